@@ -1,0 +1,7 @@
+/* placeholder, replaced by the CLI module */
+#include <stdio.h>
+int main(void)
+{
+    puts("tessera");
+    return 0;
+}
