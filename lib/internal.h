@@ -122,6 +122,12 @@ struct tsr_key {
     tsr__ckey *ck;      /* owned */
 };
 
+/* Loads one JWK from a parsed jansson object (key.c; used by keyset.c for
+ * the members of a JWK Set). Same rules and errors as tsr_key_load_jwk. */
+struct json_t;
+tsr_err tsr__key_from_json(const struct json_t *jwk, tsr_key **out,
+                           tsr_error *err) TSR_NODISCARD;
+
 /* ------------------------------------------------------------------ crypto
  * The interface crypto_ossl.c offers. Big-endian unsigned integers are
  * passed as byte slices without leading-zero requirements. */
@@ -283,5 +289,82 @@ tsr_err tsr__json_int(const tsr__jdoc *doc, size_t i, int64_t *out);
 struct json_t;
 tsr_err tsr__json_load(const char *buf, size_t len, size_t max_len, struct json_t **out,
                        tsr_error *err) TSR_NODISCARD;
+
+/* ------------------------------------------------------------------ verifier internals
+ * Added by the verifier (jws.c, claims.c, verifier.c); nothing else relies
+ * on these. jws.c splits the compact token and applies the header rules,
+ * claims.c checks the registered claims against a policy, verifier.c owns
+ * tsr_policy, tsr_verifier and tsr_jwt and strings the steps together. */
+
+/* The policy as tsr_policy_* builds it and tsr_verifier_new deep-copies it.
+ * Every string is NUL-terminated and owned by the struct. */
+struct tsr_policy {
+    uint32_t algs;                 /* TSR_ALG_BIT() mask; never UNSPECIFIED */
+    char *iss;                     /* required exact issuer or NULL */
+    size_t iss_len;
+    char *sub;                     /* required exact subject or NULL */
+    size_t sub_len;
+    char *typ;                     /* required typ as given, or NULL */
+    char *aud[TSR_POLICY_MAX_AUDIENCES];
+    size_t aud_len[TSR_POLICY_MAX_AUDIENCES];
+    size_t naud;
+    char *req[TSR_POLICY_MAX_REQUIRED];
+    size_t req_len[TSR_POLICY_MAX_REQUIRED];
+    size_t nreq;
+    int64_t leeway;                /* 0..86400 */
+    int64_t max_age;               /* 0 = none */
+    size_t max_token;              /* 1..TSR_MAX_TOKEN_SIZE_LIMIT */
+};
+
+/* The three base64url segments of a compact JWS, as slices of the token. */
+typedef struct tsr__jws_parts {
+    tsr_str header;
+    tsr_str payload;
+    tsr_str sig;
+    size_t signing_input_len; /* bytes of "header.payload" from the token start */
+} tsr__jws_parts;
+
+/* Strips one trailing "\n" or "\r\n", applies the size cap (TSR_ERR_TOO_LARGE
+ * when the rest is longer than max_len) and splits at exactly two dots
+ * (TSR_ERR_MALFORMED otherwise, or for an empty header or signature). */
+tsr_err tsr__jws_split(const char *token, size_t len, size_t max_len, tsr__jws_parts *out,
+                       tsr_error *err) TSR_NODISCARD;
+
+/* What the header rules extracted. Indices are tokens of the header doc. */
+typedef struct tsr__jws_header {
+    tsr_alg alg;
+    long kid; /* string token of "kid", or -1 */
+    long typ; /* string token of "typ", or -1 */
+} tsr__jws_header;
+
+/* Applies every header rule to the parsed header `doc` with the allowlist
+ * mask `allowed`: object, alg, kid/typ/cty types, enc, crit, b64, nested
+ * JWT. Does not look at the policy's typ (see tsr__jws_typ_matches). */
+tsr_err tsr__jws_check_header(const tsr__jdoc *doc, uint32_t allowed, tsr__jws_header *out,
+                              tsr_error *err) TSR_NODISCARD;
+
+/* Whether the header typ (string token `typ`, or -1 when absent) matches a
+ * policy typ given in its short form (without "application/") and its long
+ * form ("application/" + short), case-insensitively. */
+bool tsr__jws_typ_matches(const tsr__jdoc *doc, long typ, const char *short_form,
+                          size_t short_len, const char *long_form, size_t long_len);
+
+/* Checks the claims `doc` (the decoded payload) against `p` at `now`.
+ * Order: payload is an object, claim types, presence (exp, required, iat
+ * for max age, configured iss/sub/aud), times, iss, sub, aud. */
+tsr_err tsr__claims_check(const tsr__jdoc *doc, const struct tsr_policy *p, int64_t now,
+                          tsr_error *err) TSR_NODISCARD;
+
+/* ------------------------------------------------------------------ JWS-level verify
+ * For the conformance suites (tests/vectors): RFC and Wycheproof JWS vectors
+ * sign payloads that are not JWT claim sets ("Payload", "foo"), so they are
+ * checked at the JWS level. Runs every check of tsr_verifier_verify that
+ * concerns the compact serialization, the protected header (alg allowlist,
+ * crit, b64, cty, kid), key selection and the signature, but neither parses
+ * the payload as JSON nor applies any claim rule. Same error codes. Never
+ * exported: a public JWS-only switch would be a way to skip exp. Implemented
+ * in verifier.c (it needs the verifier's internals). */
+tsr_err tsr__verifier_verify_jws(const tsr_verifier *v, const char *token, size_t len,
+                                 tsr_jwt *jwt, tsr_error *err) TSR_NODISCARD;
 
 #endif /* TESSERA_INTERNAL_H */
