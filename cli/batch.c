@@ -26,9 +26,9 @@
 #include "cli.h"
 
 /* Bytes read from stdin per fill; the buffer holds one token cap more. */
-#define FILL_BYTES (1024u * 1024u)
+#define FILL_BYTES ((size_t)1024 * 1024)
 /* Most lines handled per round (a round is one buffer fill). */
-#define MAX_LINES 16384u
+#define MAX_LINES ((size_t)16384)
 
 /* One input line: a slice of the buffer, then its answer. */
 struct line {
@@ -84,7 +84,7 @@ static int verify_round(struct batch *b, struct worker *w, unsigned n_workers)
     size_t per = (b->n_lines + n_workers - 1) / n_workers;
     unsigned started = 0;
     int status = CLI_EXIT_OK;
-    if (n_workers == 1 || b->n_lines < 2 * n_workers) {
+    if (n_workers == 1 || b->n_lines < (size_t)2 * n_workers) {
         verify_range(b, w[0].jwt, 0, b->n_lines);
         return CLI_EXIT_OK;
     }

@@ -80,7 +80,7 @@ tsr_err cli_read_file(const char *path, size_t cap, char **out, size_t *len, tsr
 void cli_free_buf(char *buf, size_t len);
 
 /*
- * The token to work on: `arg` when not NULL (borrowed, `*owned` NULL), else
+ * The token to work on: `arg` when not NULL or "-" (borrowed, `*owned` NULL), else
  * one token read from standard input (at most `cap` characters plus one
  * trailing "\n" or "\r\n", which is stripped; `*owned` is the buffer to free
  * with free()). TSR_ERR_TOO_LARGE when the input is longer, TSR_ERR_IO.

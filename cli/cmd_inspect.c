@@ -438,7 +438,8 @@ static bool sensitive_value(const json_t *v)
     return false;
 }
 
-/* Walks `v` (bounded depth) and appends suspicious claim names to `found`. */
+/* Walks `v` and appends suspicious claim names to `found`. Recursive, but
+ * bounded: depth stops at 32 (jansson itself caps parse depth). */
 static void scan_sensitive(json_t *v, const char *name, int depth, char *found, size_t cap, unsigned *hits)
 {
     const char *k;
@@ -452,7 +453,11 @@ static void scan_sensitive(json_t *v, const char *name, int depth, char *found, 
         size_t o = 0;
         /* Only the name is shown, never the value, and only printable ASCII of it. */
         for (const char *p = name; *p != '\0' && o + 1 < sizeof clean; p++) {
-            clean[o++] = (*p > 0x20 && *p < 0x7f) ? *p : '?';
+            clean[o] = '?';
+            if (*p > 0x20 && *p < 0x7f) {
+                clean[o] = *p;
+            }
+            o++;
         }
         clean[o] = '\0';
         if (*hits < 8) {

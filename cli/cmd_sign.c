@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 
 static const char sign_usage[] =
@@ -96,28 +98,72 @@ static int parse(int argc, char **argv, struct sign_opts *o)
     return -1;
 }
 
-/* Fills the claim set from the options. */
+/*
+ * The registered claims in --claims must have the types every verifier
+ * requires (RFC 7519 4.1), or the token could never verify: NumericDates are
+ * numbers, iss/sub/jti strings, aud a string or an array of strings.
+ */
+static bool registered_types_ok(const char *json, const char **bad)
+{
+    static const char *const dates[] = {"exp", "nbf", "iat"};
+    static const char *const strings[] = {"iss", "sub", "jti"};
+    json_t *doc = json_loads(json, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
+    json_t *aud, *v;
+    size_t i;
+    bool ok = true;
+    *bad = NULL;
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        return true; /* the library reports malformed --claims itself */
+    }
+    for (i = 0; ok && i < 3; i++) {
+        v = json_object_get(doc, dates[i]);
+        if (v != NULL && !json_is_number(v)) {
+            ok = false;
+            *bad = dates[i];
+        }
+        v = json_object_get(doc, strings[i]);
+        if (ok && v != NULL && !json_is_string(v)) {
+            ok = false;
+            *bad = strings[i];
+        }
+    }
+    aud = json_object_get(doc, "aud");
+    if (ok && aud != NULL && !json_is_string(aud)) {
+        ok = json_is_array(aud);
+        json_array_foreach(aud, i, v) {
+            ok = ok && json_is_string(v);
+        }
+        *bad = ok ? NULL : "aud";
+    }
+    json_decref(doc);
+    return ok;
+}
+
+/* Fills the claim set from the options; `*what` names the failing option. */
 static tsr_err build_claims(const struct sign_opts *o, tsr_claims *c, const char **what, tsr_error *err)
 {
     tsr_err rc = TSR_OK;
     *what = "--claims";
-    if (o->claims != NULL) {
-        rc = tsr_claims_merge_json(c, o->claims, strlen(o->claims), err);
+    if (o->claims != NULL && (rc = tsr_claims_merge_json(c, o->claims, strlen(o->claims), err)) != TSR_OK) {
+        return rc;
     }
     *what = "--iss";
-    if (rc == TSR_OK && o->iss != NULL) {
-        rc = tsr_claims_set_string(c, "iss", o->iss, err);
+    if (o->iss != NULL && (rc = tsr_claims_set_string(c, "iss", o->iss, err)) != TSR_OK) {
+        return rc;
     }
     *what = "--sub";
-    if (rc == TSR_OK && o->sub != NULL) {
-        rc = tsr_claims_set_string(c, "sub", o->sub, err);
+    if (o->sub != NULL && (rc = tsr_claims_set_string(c, "sub", o->sub, err)) != TSR_OK) {
+        return rc;
     }
     *what = "--aud";
-    for (size_t i = 0; rc == TSR_OK && i < o->n_auds; i++) {
-        rc = tsr_claims_add_audience(c, o->auds[i], err);
+    for (size_t i = 0; i < o->n_auds; i++) {
+        if ((rc = tsr_claims_add_audience(c, o->auds[i], err)) != TSR_OK) {
+            return rc;
+        }
     }
     *what = "--exp/--ttl";
-    if (rc == TSR_OK && o->ttl > 0) {
+    if (o->ttl > 0) {
         rc = tsr_claims_set_ttl(c, o->ttl, err);
     }
     return rc;
@@ -168,6 +214,10 @@ int cli_cmd_sign(int argc, char **argv)
         goto out;
     }
     status = CLI_EXIT_USAGE;
+    if (o.claims != NULL && !registered_types_ok(o.claims, &what)) {
+        fprintf(stderr, "tessera: malformed: --claims: '%s' has the wrong JSON type (RFC 7519 4.1)\n", what);
+        goto out;
+    }
     key = cli_load_one_key(o.key);
     if (key == NULL) {
         goto out;

@@ -8,6 +8,7 @@
  * Buffers that may have held key material are wiped before they are freed.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,10 @@ void cli_report_in(const char *ctx, tsr_err rc, const tsr_error *err)
         char detail[TSR_ERROR_DETAIL_MAX];
         memcpy(detail, err->detail, sizeof detail);
         detail[sizeof detail - 1] = '\0';
+        if (strstr(msg, detail) != NULL) {
+            fputc('\n', stderr); /* the detail only repeats the message */
+            return;
+        }
         fputs(" (", stderr);
         put_clean(detail);
         fputc(')', stderr);
@@ -87,7 +92,6 @@ int cli_usage_error(const char *cmd, const char *usage, const char *what, const 
 
 int cli_bad_option(const char *cmd, const char *usage, int c, char **argv)
 {
-    extern int optind, optopt;
     const char *opt = optind > 0 ? argv[optind - 1] : "?";
     if (c == ':') {
         return cli_usage_error(cmd, usage, "option needs a value:", opt);
@@ -199,7 +203,7 @@ tsr_err cli_get_token(const char *arg, size_t cap, const char **tok, size_t *len
     size_t n = 0;
     tsr_err rc;
     *owned = NULL;
-    if (arg != NULL) {
+    if (arg != NULL && strcmp(arg, "-") != 0) {
         *tok = arg;
         *len = strlen(arg);
         return TSR_OK;

@@ -31,6 +31,10 @@ __extension__ typedef __int128 wide;
 
 enum claim { CL_OTHER = 0, CL_EXP, CL_NBF, CL_IAT, CL_ISS, CL_SUB, CL_AUD, CL__COUNT };
 
+/* The dates come first in the enum, so a small array indexed by claim holds
+ * them (index 0 unused). */
+#define NDATES (CL_IAT + 1)
+
 static const char *const cnames[CL__COUNT] = {
     [CL_OTHER] = "", [CL_EXP] = "exp", [CL_NBF] = "nbf", [CL_IAT] = "iat",
     [CL_ISS] = "iss", [CL_SUB] = "sub", [CL_AUD] = "aud",
@@ -88,9 +92,44 @@ static void collect(const tsr__jdoc *doc, long idx[CL__COUNT])
     }
 }
 
+/* Whether string token `i` equals s[0..n). Unescaped strings (nearly all)
+ * are their own value, so a length check and memcmp decide; the reader's
+ * unescaping comparison is for the rest. Measured on the verify hot path. */
+static bool str_is(const tsr__jdoc *doc, size_t i, const char *s, size_t n)
+{
+    const tsr__jtok *t = &doc->toks[i];
+    if (!t->escaped) {
+        return t->len == n && memcmp(doc->buf + t->start, s, n) == 0;
+    }
+    return tsr__json_str_eq(doc, i, s, n);
+}
+
+/* NumericDate of number token `i`. Dates are nearly always plain
+ * non-negative integers of at most 18 digits (no sign, fraction or
+ * exponent), which cannot overflow int64 and are converted here directly;
+ * every other spelling goes through the reader's exact conversion. */
+static tsr_err numdate(const tsr__jdoc *doc, size_t i, tsr__numdate *out)
+{
+    const tsr__jtok *t = &doc->toks[i];
+    const char *p = doc->buf + t->start;
+    if (t->len > 18) {
+        return tsr__json_numdate(doc, i, out);
+    }
+    int64_t v = 0;
+    for (uint32_t k = 0; k < t->len; k++) {
+        if (p[k] < '0' || p[k] > '9') {
+            return tsr__json_numdate(doc, i, out);
+        }
+        v = v * 10 + (p[k] - '0');
+    }
+    out->sec = v;
+    out->frac = false;
+    return TSR_OK;
+}
+
 /* Step 2 for the dates: converts the ones present. */
 static tsr_err read_dates(const tsr__jdoc *doc, const long idx[CL__COUNT],
-                          tsr__numdate d[CL__COUNT], tsr_error *err)
+                          tsr__numdate d[NDATES], tsr_error *err)
 {
     static const enum claim dates[] = {CL_EXP, CL_NBF, CL_IAT};
     for (size_t i = 0; i < sizeof dates / sizeof dates[0]; i++) {
@@ -101,7 +140,7 @@ static tsr_err read_dates(const tsr__jdoc *doc, const long idx[CL__COUNT],
         if (doc->toks[idx[c]].type != TSR__J_NUMBER) {
             return tsr__fail(err, TSR_ERR_MALFORMED, "claim '%s' is not a number", cnames[c]);
         }
-        if (tsr__json_numdate(doc, (size_t)idx[c], &d[c]) != TSR_OK) {
+        if (numdate(doc, (size_t)idx[c], &d[c]) != TSR_OK) {
             return tsr__fail(err, TSR_ERR_MALFORMED, "claim '%s' is out of range", cnames[c]);
         }
     }
@@ -163,7 +202,7 @@ static tsr_err check_presence(const tsr__jdoc *doc, const long idx[CL__COUNT],
 }
 
 /* Step 4; see the file comment for the arithmetic. L = leeway. */
-static tsr_err check_times(const long idx[CL__COUNT], const tsr__numdate d[CL__COUNT],
+static tsr_err check_times(const long idx[CL__COUNT], const tsr__numdate d[NDATES],
                            const struct tsr_policy *p, int64_t now, tsr_error *err)
 {
     wide n = now;
@@ -209,7 +248,7 @@ static bool aud_matches(const tsr__jdoc *doc, long a, const struct tsr_policy *p
     }
     for (size_t e = first; e < end; e = doc->toks[e].end) {
         for (size_t i = 0; i < p->naud; i++) {
-            if (tsr__json_str_eq(doc, e, p->aud[i], p->aud_len[i])) {
+            if (str_is(doc, e, p->aud[i], p->aud_len[i])) {
                 return true;
             }
         }
@@ -221,10 +260,10 @@ static bool aud_matches(const tsr__jdoc *doc, long a, const struct tsr_policy *p
 static tsr_err check_identities(const tsr__jdoc *doc, const long idx[CL__COUNT],
                                 const struct tsr_policy *p, tsr_error *err)
 {
-    if (p->iss != NULL && !tsr__json_str_eq(doc, (size_t)idx[CL_ISS], p->iss, p->iss_len)) {
+    if (p->iss != NULL && !str_is(doc, (size_t)idx[CL_ISS], p->iss, p->iss_len)) {
         return tsr__fail(err, TSR_ERR_ISS_MISMATCH, "claim 'iss' does not match");
     }
-    if (p->sub != NULL && !tsr__json_str_eq(doc, (size_t)idx[CL_SUB], p->sub, p->sub_len)) {
+    if (p->sub != NULL && !str_is(doc, (size_t)idx[CL_SUB], p->sub, p->sub_len)) {
         return tsr__fail(err, TSR_ERR_SUB_MISMATCH, "claim 'sub' does not match");
     }
     if (idx[CL_AUD] >= 0) {
@@ -247,7 +286,7 @@ tsr_err tsr__claims_check(const tsr__jdoc *doc, const struct tsr_policy *p, int6
     }
     long idx[CL__COUNT];
     collect(doc, idx);
-    tsr__numdate d[CL__COUNT] = {{0, false}};
+    tsr__numdate d[NDATES] = {{0, false}, {0, false}, {0, false}, {0, false}};
     tsr_err rc = read_dates(doc, idx, d, err);
     if (rc == TSR_OK) {
         rc = check_string_types(doc, idx, err);

@@ -279,12 +279,15 @@ typedef struct tsr__numdate {
  * exponents). TSR_ERR_MALFORMED if not a number or out of int64 range. */
 tsr_err tsr__json_numdate(const tsr__jdoc *doc, size_t i, tsr__numdate *out);
 
-/* Integer without fraction within int64. TSR_ERR_MALFORMED otherwise. */
+/* Integer without fraction within int64. TSR_ERR_MALFORMED otherwise.
+ * Any spelling of an integral value counts ("1.0", "1e3", "-0"); "1.5"
+ * does not. */
 tsr_err tsr__json_int(const tsr__jdoc *doc, size_t i, int64_t *out);
 
 /* ------------------------------------------------------------------ JSON via jansson
- * For keys, key sets, and the claims builder: first validated by the strict
- * reader above (same rules, depth 32), then loaded with jansson. `*out` is a
+ * For keys, key sets, and the claims builder: jansson with the same rules as
+ * the strict reader above (depth 32, duplicates, BOM, NUL bytes, UTF-8),
+ * cross-checked against it by fuzz/fuzz_json.c. `*out` is a
  * new reference. TSR_ERR_MALFORMED / TSR_ERR_TOO_LARGE / TSR_ERR_NOMEM. */
 struct json_t;
 tsr_err tsr__json_load(const char *buf, size_t len, size_t max_len, struct json_t **out,

@@ -4,8 +4,10 @@
  *
  * jansson already rejects invalid UTF-8, lone surrogate escapes, trailing
  * data and (with JSON_REJECT_DUPLICATES) duplicate member names. What it
- * does not enforce is tessera's depth cap of 32 (its own is 2048) and the
- * explicit rejection of a byte-order mark; both are checked here. "\u0000"
+ * does not enforce is tessera's depth cap of 32 (its own is 2048), the
+ * rejection of a byte-order mark and of raw NUL bytes; those are checked
+ * here. fuzz/fuzz_json.c checks that this loader and the strict reader
+ * agree on what is valid. "\u0000"
  * is allowed (JSON_ALLOW_NUL) and kept faithfully.
  */
 #include <string.h>
@@ -61,6 +63,12 @@ tsr_err tsr__json_load(const char *buf, size_t len, size_t max_len, json_t **out
     }
     if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) {
         return tsr__fail(err, TSR_ERR_MALFORMED, "JSON starts with a byte-order mark");
+    }
+    /* jansson skips a raw NUL byte after a number or literal ("[1\0,2]"
+     * loads as [1,2]); no valid JSON text contains one, and the strict
+     * reader of the hot path rejects it, so both parsers must. */
+    if (memchr(buf, '\0', len) != NULL) {
+        return tsr__fail(err, TSR_ERR_MALFORMED, "JSON contains a NUL byte");
     }
     json_error_t jerr;
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);

@@ -914,6 +914,26 @@ static void split_number(const unsigned char *p, const unsigned char *end, bool 
     }
 }
 
+/* Fast path for the common case, a plain integer of at most 18 digits
+ * (every realistic NumericDate): it cannot overflow int64, so it needs none
+ * of the digit-string analysis below. */
+static bool small_integer(const unsigned char *p, size_t len, int64_t *out)
+{
+    size_t i = (len > 0 && p[0] == '-') ? 1 : 0;
+    if (len - i == 0 || len - i > 18) {
+        return false;
+    }
+    int64_t v = 0;
+    for (size_t k = i; k < len; k++) {
+        if (!is_digit(p[k])) {
+            return false; /* a fraction or an exponent */
+        }
+        v = v * 10 + (p[k] - '0');
+    }
+    *out = i ? -v : v;
+    return true;
+}
+
 tsr_err tsr__json_numdate(const tsr__jdoc *doc, size_t i, tsr__numdate *out)
 {
     if (out == NULL) {
@@ -925,6 +945,9 @@ tsr_err tsr__json_numdate(const tsr__jdoc *doc, size_t i, tsr__numdate *out)
         return TSR_ERR_MALFORMED;
     }
     const unsigned char *p = (const unsigned char *)doc->buf + doc->toks[i].start;
+    if (small_integer(p, doc->toks[i].len, &out->sec)) {
+        return TSR_OK;
+    }
     bool neg;
     digits d;
     int64_t exp;

@@ -162,12 +162,37 @@ static tsr_err check_crit(const tsr__jdoc *doc, long i, tsr_error *err)
                      "header crit names an extension tessera does not support");
 }
 
+/* ASCII-only case folding: strncasecmp would follow the caller's locale. */
+static bool ascii_ieq(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char x = a[i];
+        char y = b[i];
+        x = (char)(x >= 'A' && x <= 'Z' ? x - 'A' + 'a' : x);
+        y = (char)(y >= 'A' && y <= 'Z' ? y - 'A' + 'a' : y);
+        if (x != y) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Whether string token `i` equals s[0..n) ignoring ASCII case. Unescaped
+ * strings (nearly all) compare in place; the reader handles the rest. */
+static bool str_is_nocase(const tsr__jdoc *doc, size_t i, const char *s, size_t n)
+{
+    const tsr__jtok *t = &doc->toks[i];
+    if (!t->escaped) {
+        return t->len == n && ascii_ieq(doc->buf + t->start, s, n);
+    }
+    return tsr__json_str_eq_nocase(doc, i, s, n);
+}
+
 /* Whether string token `i` is s, or "application/" + s, ignoring case. */
 static bool media_type_is(const tsr__jdoc *doc, size_t i, const char *s, size_t n,
                           const char *app_s, size_t app_n)
 {
-    return tsr__json_str_eq_nocase(doc, i, s, n) ||
-           tsr__json_str_eq_nocase(doc, i, app_s, app_n);
+    return str_is_nocase(doc, i, s, n) || str_is_nocase(doc, i, app_s, app_n);
 }
 
 bool tsr__jws_typ_matches(const tsr__jdoc *doc, long typ, const char *short_form,

@@ -218,6 +218,9 @@ tsr_err tsr_signer_new(tsr_key *key, tsr_alg alg, const char *kid, const char *t
     }
     if (alg == TSR_ALG_UNSPECIFIED) {
         alg = tsr_key_default_alg(key);
+        if (alg == TSR_ALG_UNSPECIFIED) {
+            return tsr__fail(err, TSR_ERR_KEY_MISMATCH, "key has no signing algorithm");
+        }
     }
     if (tsr__alg_get(alg) == NULL) {
         return tsr__fail(err, TSR_ERR_INVALID_ARGUMENT, "unknown algorithm");

@@ -22,11 +22,12 @@
  * Speed: tsr_verifier_new precomputes, per algorithm, which keys can verify
  * it, sorted by kid, so selection is a binary search. tsr_jwt keeps growable
  * buffers (decoded bytes and JSON token arrays) and a crypto scratch, so in
- * the steady state a verify allocates nothing.
+ * the steady state a verify allocates nothing, and it remembers the last
+ * header segment that passed steps 2 and 3 so that a run of tokens from one
+ * issuer (same header bytes) skips them (see verify_signed).
  */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "internal.h"
 
@@ -276,6 +277,7 @@ struct tsr_verifier {
     tsr_key **keys;          /* one reference each */
     size_t nkeys;
     alg_sel sel[TSR_ALG__COUNT];
+    uint64_t id;             /* random; names this verifier in tsr_jwt's header cache */
 };
 
 void tsr_verifier_free(tsr_verifier *v)
@@ -375,7 +377,13 @@ static tsr_err prepare_typ(tsr_verifier *v)
         return TSR_OK;
     }
     size_t n = strlen(t);
-    if (n >= app_len && strncasecmp(t, app, app_len) == 0) {
+    /* ASCII case folding by hand: strncasecmp would follow the locale. */
+    bool prefixed = n >= app_len;
+    for (size_t i = 0; prefixed && i < app_len; i++) {
+        char c = t[i];
+        prefixed = (c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c) == app[i];
+    }
+    if (prefixed) {
         t += app_len;
         n -= app_len;
     }
@@ -407,7 +415,7 @@ tsr_err tsr_verifier_new(const tsr_policy *policy, const tsr_keyset *keys, tsr_v
     tsr_err rc = TSR_ERR_NOMEM;
     tsr_verifier *v = tsr__calloc(1, sizeof *v);
     if (v == NULL || !policy_copy(&v->pol, policy) || retain_keys(v, keys) != TSR_OK ||
-        prepare_typ(v) != TSR_OK) {
+        prepare_typ(v) != TSR_OK || tsr__random((unsigned char *)&v->id, sizeof v->id) != TSR_OK) {
         tsr__fail(err, rc, "verifier");
         goto out;
     }
@@ -447,6 +455,16 @@ struct tsr_jwt {
     unsigned char *sig;
     size_t sig_cap;
     tsr__scratch *scratch;
+    /* The header cache (see verify_signed): the base64url header segment
+     * whose checks passed last, for which verifier, and what they gave. The
+     * decoded header in `header` belongs to it while `cached` is true. */
+    bool cached;
+    uint64_t cache_vid;
+    char *cache_b64;
+    size_t cache_len;
+    size_t cache_cap;
+    tsr__jws_header cache_hd;
+    const tsr_key *cache_key;
     /* Result of the last verify; meaningful only when ok. */
     bool ok;
     tsr_alg alg;
@@ -457,6 +475,7 @@ struct tsr_jwt {
  * allocate on its first verify. */
 #define JWT_INITIAL_BYTES 1024u
 #define JWT_INITIAL_SIG 512u
+#define JWT_INITIAL_HEADER_B64 256u
 
 /* Makes *buf hold at least `need` elements of `size` bytes. Grows to the
  * need exactly: callers bound it by the token size cap. */
@@ -511,6 +530,7 @@ void tsr_jwt_free(tsr_jwt *jwt)
     segment_free(&jwt->header);
     segment_free(&jwt->payload);
     tsr__free(jwt->sig);
+    tsr__free(jwt->cache_b64);
     tsr__scratch_free(jwt->scratch);
     tsr__free(jwt);
 }
@@ -530,6 +550,7 @@ tsr_err tsr_jwt_new(tsr_jwt **out, tsr_error *err)
     if (!segment_reserve(&jwt->header, JWT_INITIAL_BYTES, HEADER_MAX_TOKS) ||
         !segment_reserve(&jwt->payload, JWT_INITIAL_BYTES, SIZE_MAX) ||
         !reserve((void **)&jwt->sig, &jwt->sig_cap, JWT_INITIAL_SIG, 1) ||
+        !reserve((void **)&jwt->cache_b64, &jwt->cache_cap, JWT_INITIAL_HEADER_B64, 1) ||
         tsr__scratch_new(&jwt->scratch) != TSR_OK) {
         tsr_jwt_free(jwt);
         tsr__fail(err, TSR_ERR_NOMEM, "jwt workspace");
@@ -642,26 +663,72 @@ static tsr_err check_signature(const tsr_key *key, tsr_alg alg, const char *toke
     }
 }
 
-/* Steps 1 to 4 of the pipeline: everything up to and including the
- * signature. On success `hd` and `key` describe the verified token. */
-static tsr_err verify_signed(const tsr_verifier *v, const char *token, size_t len, tsr_jwt *jwt,
-                             tsr__jws_parts *parts, tsr__jws_header *hd, const tsr_key **key,
-                             tsr_error *err)
+/* Steps 2 and 3: the header and the key it selects. */
+static tsr_err check_header(const tsr_verifier *v, tsr_str b64, tsr_jwt *jwt,
+                            tsr__jws_header *hd, const tsr_key **key, tsr_error *err)
 {
-    tsr_err rc = tsr__jws_split(token, len, v->pol.max_token, parts, err);
-    if (rc == TSR_OK) {
-        rc = decode_json(&jwt->header, parts->header, HEADER_MAX_TOKS, "header", err);
-    }
+    tsr_err rc = decode_json(&jwt->header, b64, HEADER_MAX_TOKS, "header", err);
     if (rc == TSR_OK) {
         rc = tsr__jws_check_header(&jwt->header.doc, v->pol.algs, hd, err);
     }
     if (rc == TSR_OK) {
         rc = select_key(v, &jwt->header.doc, hd, key, err);
     }
-    if (rc == TSR_OK) {
-        rc = check_signature(*key, hd->alg, token, parts, jwt, err);
-    }
     return rc;
+}
+
+/* Whether `b64` is the header segment that last passed with verifier v. */
+static bool cache_hit(const tsr_verifier *v, const tsr_jwt *jwt, tsr_str b64)
+{
+    return jwt->cached && jwt->cache_vid == v->id && jwt->cache_len == b64.len &&
+           memcmp(jwt->cache_b64, b64.ptr, b64.len) == 0;
+}
+
+/* Remembers a header segment that passed steps 2 and 3. Failing to grow
+ * the copy only means no caching. */
+static void cache_store(const tsr_verifier *v, tsr_jwt *jwt, tsr_str b64,
+                        const tsr__jws_header *hd, const tsr_key *key)
+{
+    if (!reserve((void **)&jwt->cache_b64, &jwt->cache_cap, b64.len, 1)) {
+        return;
+    }
+    memcpy(jwt->cache_b64, b64.ptr, b64.len);
+    jwt->cache_len = b64.len;
+    jwt->cache_vid = v->id;
+    jwt->cache_hd = *hd;
+    jwt->cache_key = key;
+    jwt->cached = true;
+}
+
+/* Steps 1 to 4 of the pipeline: everything up to and including the
+ * signature. On success `hd` and `key` describe the verified token.
+ *
+ * Tokens from one issuer nearly always carry the same header segment, so
+ * the tsr_jwt remembers the last one that passed steps 2 and 3 and skips
+ * them when the next header is byte-identical under the same verifier:
+ * the outcome of those steps depends only on those bytes and on the
+ * verifier, which is immutable. The verifier is recognised by a random
+ * 64-bit id rather than its address, which a later verifier could reuse. */
+static tsr_err verify_signed(const tsr_verifier *v, const char *token, size_t len, tsr_jwt *jwt,
+                             tsr__jws_parts *parts, tsr__jws_header *hd, const tsr_key **key,
+                             tsr_error *err)
+{
+    tsr_err rc = tsr__jws_split(token, len, v->pol.max_token, parts, err);
+    if (rc != TSR_OK) {
+        return rc;
+    }
+    if (cache_hit(v, jwt, parts->header)) {
+        *hd = jwt->cache_hd;
+        *key = jwt->cache_key;
+    } else {
+        jwt->cached = false; /* `header` is about to be overwritten */
+        rc = check_header(v, parts->header, jwt, hd, key, err);
+        if (rc != TSR_OK) {
+            return rc;
+        }
+        cache_store(v, jwt, parts->header, hd, *key);
+    }
+    return check_signature(*key, hd->alg, token, parts, jwt, err);
 }
 
 /* Step 6, on the header already checked. */

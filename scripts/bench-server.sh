@@ -18,7 +18,8 @@
 # keeps the raw output under bench/out/server-DATE/.
 #
 # Usage: scripts/bench-server.sh [-r ROUNDS] [-d DURATION] [-c CONNECTIONS]
-#                                [--record] [--strict] [--tesserad PATH]
+#                                [-n TOKENS] [--record] [--strict] [--tesserad PATH]
+#   -n          distinct tokens (logins) for the rotation run (1000)
 #   --record    also write the summary to bench/server/RESULTS.md
 #   --strict    exit 1 when a target of issue 4 is missed
 #   --tesserad  use this binary instead of building build-bench-server
@@ -42,6 +43,7 @@ while (($#)); do
     -r) rounds=$2; shift 2 ;;
     -d) duration=$2; shift 2 ;;
     -c) connections=$2; shift 2 ;;
+    -n) ntokens=$2; shift 2 ;;
     --record) record=1; shift ;;
     --strict) strict=1; shift ;;
     --tesserad) tesserad=$2; shift 2 ;;
@@ -63,10 +65,12 @@ log() { echo "bench-server: $*" >&2; }
 # -Dwerror=false: the benchmark measures the code as it is; the warnings
 # (some appear only at -O3) are the business of the CI builds.
 if [[ -z $tesserad ]]; then
-  if [[ ! -f $build_dir/build.ninja ]]; then
-    meson setup "$build_dir" --buildtype=release -Dwerror=false -Dtests=false -Dbench=false \
-      >"$build_dir.setup.log" 2>&1 || { cat "$build_dir.setup.log" >&2; exit 1; }
-  fi
+  opts=(-Dbuildtype=release -Db_ndebug=true -Dwerror=false -Dtests=false -Dbench=false -Dserver=true)
+  if [[ -f $build_dir/build.ninja ]]; then
+    meson configure "$build_dir" "${opts[@]}" >"$build_dir.setup.log" 2>&1
+  else
+    meson setup "$build_dir" "${opts[@]}" >"$build_dir.setup.log" 2>&1
+  fi || { cat "$build_dir.setup.log" >&2; exit 1; }
   meson compile -C "$build_dir" tesserad >"$build_dir.compile.log" 2>&1 || { cat "$build_dir.compile.log" >&2; exit 1; }
   tesserad=$build_dir/server/tesserad
 fi
@@ -121,6 +125,7 @@ status_kb() { # pid, VmRSS|VmHWM
 }
 
 hz=$(getconf CLK_TCK)
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 tport=$(free_port)
 rport=$(free_port)
 turl=http://127.0.0.1:$tport
@@ -238,12 +243,13 @@ done
 
 # ---- report ----
 
-python3 - "$out" "${wrk_cmd[*]}" "$tesserad_idle" "$tesserad_setup" "$reference_idle" <<'EOF'
+python3 - "$out" "${wrk_cmd[*]}" "$tesserad_idle" "$tesserad_setup" "$reference_idle" "$ntokens" <<'EOF'
 import json, sys
-out, wrk, t_idle, t_setup, r_idle = sys.argv[1:]
+out, wrk, t_idle, t_setup, r_idle, ntokens = sys.argv[1:]
 ready = lambda name: json.load(open(f"{out}/ready-{name}.json"))["ready_ms"]
 meta = {
     "wrk": wrk,
+    "tokens": int(ntokens),
     "services": {
         "tesserad": {"rss_idle_kb": int(t_idle), "rss_setup_kb": int(t_setup),
                      "ready_ms": ready("tesserad"), "first_ready_ms": ready("first")[0]},
@@ -261,8 +267,9 @@ if [[ -n $(git -C "$root" status --porcelain 2>/dev/null | head -n 1) ]]; then c
   echo "Measured by \`scripts/bench-server.sh -r $rounds -d $duration -c $connections\` on $(date -u '+%Y-%m-%d %H:%M UTC')."
   echo
   echo "- machine: $(lscpu | sed -n 's/^Model name: *//p' | head -n 1), $(nproc) CPUs, Linux $(uname -r);" \
-       "wrk and both services share it"
-  echo "- tesserad: release build (\`meson setup --buildtype=release\`) of $commit, $(openssl version | cut -d' ' -f1-2)," \
+       "wrk and both services share it; load average (1, 5, 15 min) $load_before before the run," \
+       "$(cut -d' ' -f1-3 /proc/loadavg) after"
+  echo "- tesserad: release build (\`-Dbuildtype=release -Db_ndebug=true\`) of $commit, $(openssl version | cut -d' ' -f1-2)," \
        "\`tesserad serve --dev\` with its defaults, SQLite store"
   echo "- reference: bench/server/reference (Express $(node -p "require('$ref_dir/node_modules/express/package.json').version")," \
        "jose $(node -p "require('$ref_dir/node_modules/jose/package.json').version"), cookie-parser), node $(node --version), NODE_ENV=production"
@@ -272,6 +279,17 @@ if [[ -n $(git -C "$root" status --porcelain 2>/dev/null | head -n 1) ]]; then c
   tool summarize --results "$out/results.jsonl" --meta "$out/meta.json"
 } >"$out/RESULTS.md"
 cat "$out/RESULTS.md"
-if ((record)); then cp "$out/RESULTS.md" "$root/bench/server/RESULTS.md"; fi
+# --record keeps the hand-written notes (profiles, findings) that follow the
+# marker line in the recorded file, so a new run only replaces the figures.
+if ((record)); then
+  results=$root/bench/server/RESULTS.md
+  marker='<!-- notes below: kept by scripts/bench-server.sh --record -->'
+  notes=""
+  if [[ -f $results ]] && grep -qF "$marker" "$results"; then
+    notes=$(awk -v m="$marker" 'found || $0 == m { found = 1; print }' "$results")
+  fi
+  cp "$out/RESULTS.md" "$results"
+  if [[ -n $notes ]]; then printf '\n%s\n' "$notes" >>"$results"; fi
+fi
 if ((strict)); then tool summarize --strict --results "$out/results.jsonl" --meta "$out/meta.json" >/dev/null; fi
 log "raw output in $out"

@@ -23,6 +23,7 @@ CC=clang setup build-asan -Dwerror=true -Dfuzz=true -Db_sanitize=address,undefin
   -Db_lundef=false -Dc_args=-fno-sanitize-recover=all -Dbuildtype=debug || exit 1
 
 for dir in build build-asan; do
+  rm -f "$dir/meson-logs/testlog.json" # a stale log must not stand in for this run
   echo "== $dir: compile"
   if ! meson compile -C "$dir"; then
     echo "compile failed in $dir"

@@ -191,10 +191,10 @@ static int print_key(void *arg, const store_key *k)
     fmt_time(k->activate_at, a, sizeof(a));
     fmt_time(k->remove_at, r, sizeof(r));
     const char *state = k->activate_at > now ? "pending"
-                        : k->remove_at != 0 ? "retiring"
-                                            : "active";
-    printf("%-44s %-6s %-9s created %s signs-from %s removed-at %s\n", k->kid, k->alg, state, c,
-           a, r);
+                        : k->remove_at != 0  ? "retiring"
+                                             : "active";
+    printf("%-44s %-6s %-9s created %s signs-from %s removed-at %s\n", k->kid, k->alg, state, c, a,
+           r);
     return 0;
 }
 

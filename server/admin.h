@@ -13,7 +13,7 @@ typedef struct cli {
     config cfg;
     const char *pos[MAX_POSITIONAL]; /* positional arguments after the command */
     int npos;
-    bool now_flag;                   /* keys rotate --now */
+    bool now_flag; /* keys rotate --now */
 } cli;
 
 /* Parses the options common to every command (after the command words) and

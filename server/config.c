@@ -19,13 +19,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum opt_kind { OPT_STR, OPT_INT, OPT_U32, OPT_SIZE, OPT_ALG, OPT_LISTEN, OPT_CLIENT } opt_kind;
+typedef enum opt_kind {
+    OPT_STR,
+    OPT_INT,
+    OPT_U32,
+    OPT_SIZE,
+    OPT_ALG,
+    OPT_LISTEN,
+    OPT_CLIENT
+} opt_kind;
 
 typedef struct option {
     const char *name;
     opt_kind kind;
     size_t offset;
-    size_t size;    /* buffer size for OPT_STR */
+    size_t size; /* buffer size for OPT_STR */
     int64_t min, max;
     const char *help;
 } option;
@@ -38,7 +46,8 @@ static const option options[] = {
     {"store", OPT_STR, O(store_spec), 0, 0, "store spec, e.g. sqlite:/path/db (the data dir)"},
     {"issuer", OPT_STR, O(issuer), 0, 0, "iss of every token (http://LISTEN)"},
     {"audience", OPT_STR, O(audience), 0, 0, "aud of access tokens (tessera-api)"},
-    {"client_id", OPT_STR, O(client_id), 0, 0, "client_id of tokens from /v1/login (tessera-login)"},
+    {"client_id", OPT_STR, O(client_id), 0, 0,
+     "client_id of tokens from /v1/login (tessera-login)"},
     {"scope", OPT_STR, O(scope), 0, 0, "scope granted at login (api)"},
     {"signing_alg", OPT_ALG, O(signing_alg), 0, 0, "ES256 (default), RS256 or EdDSA"},
     {"access_token_ttl", OPT_INT, O(access_ttl), 1, ACCESS_TTL_CAP, "seconds (900, at most 3600)"},

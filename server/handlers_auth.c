@@ -117,8 +117,8 @@ enum MHD_Result h_login(req *r)
                                  "Content-Type must be application/json");
     }
     json_error_t jerr;
-    json_t *doc = json_loadb(r->body != NULL ? r->body : "", r->body_len,
-                             JSON_REJECT_DUPLICATES, &jerr);
+    json_t *doc =
+        json_loadb(r->body != NULL ? r->body : "", r->body_len, JSON_REJECT_DUPLICATES, &jerr);
     wipe_body(r);
     if (doc == NULL) {
         return reply_oauth_error(r, MHD_HTTP_BAD_REQUEST, "invalid_request", "malformed JSON");

@@ -19,8 +19,7 @@ enum MHD_Result h_readyz(req *r)
                  r->a->st->ops->ping(r->a->st) == STORE_OK;
     keyring_release(kv);
     if (!ready) {
-        return reply(r, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", no, sizeof(no) - 1,
-                     true);
+        return reply(r, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", no, sizeof(no) - 1, true);
     }
     return reply(r, MHD_HTTP_OK, "application/json", ok, sizeof(ok) - 1, true);
 }

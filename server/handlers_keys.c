@@ -52,6 +52,7 @@ enum MHD_Result h_metadata(req *r)
      * authorization_endpoint is required only for grants that use it and
      * this server supports none (login is /v1/login), hence the empty
      * response_types_supported. */
+    /* clang-format off */
     json_t *o = json_pack(
         "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:[], s:[s], s:[s], s:[s], s:[s], s:o, s:[s]}",
         "issuer", c->issuer,
@@ -68,6 +69,7 @@ enum MHD_Result h_metadata(req *r)
         "introspection_endpoint_auth_methods_supported", "client_secret_basic",
         "access_token_signing_alg_values_supported", algs,
         "scopes_supported", c->scope);
+    /* clang-format on */
     if (o == NULL) {
         json_decref(algs);
     }

@@ -183,8 +183,8 @@ enum MHD_Result h_introspect(req *r)
         return reply_json(r, MHD_HTTP_OK, json_pack("{s:b}", "active", 0), true);
     }
     const config *c = &r->a->cfg;
-    json_t *o = json_pack("{s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}",
-                          "active", 1, "token_type", "Bearer", "scope", info.scope, "client_id",
+    json_t *o = json_pack("{s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "active",
+                          1, "token_type", "Bearer", "scope", info.scope, "client_id",
                           info.client_id, "sub", info.sub, "aud", c->audience, "iss", c->issuer,
                           "jti", info.jti, "sid", info.sid, "exp", (json_int_t)info.exp, "iat",
                           (json_int_t)info.iat, "nbf", (json_int_t)info.nbf);

@@ -23,8 +23,8 @@ static int add_session(void *arg, const store_session *s)
     if (c->now - s->last_used_at > c->idle) {
         return 0; /* idle-expired: no longer usable, so not listed */
     }
-    json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:b}", "id", s->id, "client_id",
-                          s->client_id, "created_at", (json_int_t)s->created_at, "last_used_at",
+    json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:b}", "id", s->id, "client_id", s->client_id,
+                          "created_at", (json_int_t)s->created_at, "last_used_at",
                           (json_int_t)s->last_used_at, "expires_at", (json_int_t)s->expires_at,
                           "current", strcmp(s->id, c->current) == 0);
     return json_array_append_new(c->arr, o) != 0;
@@ -89,8 +89,8 @@ enum MHD_Result h_sessions_delete(req *r)
     const char *id = r->url + strlen("/v1/sessions/");
     store_session target;
     if (!user_of_session(r->a, info.sid, &uid) || id[0] == '\0' || strlen(id) >= STORE_ID_MAX ||
-        r->a->st->ops->session_get(r->a->st, id, &target) != STORE_OK ||
-        target.user_id != uid || target.revoked_at != 0) {
+        r->a->st->ops->session_get(r->a->st, id, &target) != STORE_OK || target.user_id != uid ||
+        target.revoked_at != 0) {
         return reply_oauth_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such session");
     }
     if (!session_end(r->a, target.id, "user_ended", r->now)) {

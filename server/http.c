@@ -225,13 +225,14 @@ enum MHD_Result reply_bearer_error(req *r, const char *code, const char *desc)
     char body[256];
     if (code == NULL) { /* RFC 6750 3.1: no error code when no token was sent */
         snprintf(challenge, sizeof(challenge), "Bearer realm=\"tesserad\"");
-        snprintf(body, sizeof(body), "{\"error\":\"invalid_request\","
-                                     "\"error_description\":\"%s\"}", desc);
+        snprintf(body, sizeof(body),
+                 "{\"error\":\"invalid_request\","
+                 "\"error_description\":\"%s\"}",
+                 desc);
     } else {
         snprintf(challenge, sizeof(challenge),
                  "Bearer realm=\"tesserad\", error=\"%s\", error_description=\"%s\"", code, desc);
-        snprintf(body, sizeof(body), "{\"error\":\"%s\",\"error_description\":\"%s\"}", code,
-                 desc);
+        snprintf(body, sizeof(body), "{\"error\":\"%s\",\"error_description\":\"%s\"}", code, desc);
     }
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_COPY);
@@ -275,13 +276,13 @@ static const route *find_route(const char *method, const char *url, bool *wrong_
     *wrong_method = false;
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         const route *rt = &routes[i];
-        bool match = rt->prefix ? strncmp(url, rt->path, strlen(rt->path)) == 0
-                                : strcmp(url, rt->path) == 0;
+        bool match =
+            rt->prefix ? strncmp(url, rt->path, strlen(rt->path)) == 0 : strcmp(url, rt->path) == 0;
         if (!match) {
             continue;
         }
-        bool head_ok = strcmp(method, "HEAD") == 0 && rt->method != NULL &&
-                       strcmp(rt->method, "GET") == 0;
+        bool head_ok =
+            strcmp(method, "HEAD") == 0 && rt->method != NULL && strcmp(rt->method, "GET") == 0;
         if (rt->method == NULL || strcmp(rt->method, method) == 0 || head_ok) {
             return rt;
         }
@@ -322,8 +323,8 @@ static enum MHD_Result bodyless(app *a, struct MHD_Connection *conn, const char 
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls)
 {
     (void)version;
     app *a = cls;
@@ -336,9 +337,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         const route *rt = find_route(method, url, &wrong_method);
         req tmp = {.conn = conn, .a = a, .method = method, .url = url, .route = rt};
         if (rt == NULL) {
-            return wrong_method ? reply_oauth_error(&tmp, 405, "invalid_request",
-                                                    "method not allowed")
-                                : reply_oauth_error(&tmp, 404, "not_found", "no such endpoint");
+            return wrong_method
+                       ? reply_oauth_error(&tmp, 405, "invalid_request", "method not allowed")
+                       : reply_oauth_error(&tmp, 404, "not_found", "no such endpoint");
         }
         if (!rt->body) {
             *con_cls = (void *)(uintptr_t)rt;
@@ -392,8 +393,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
-__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt,
-                                                         va_list ap)
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     char line[512];
@@ -414,16 +414,13 @@ struct MHD_Daemon *http_start(app *a, int fd)
         workers = n > 0 ? (unsigned)n : 1u;
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
-    return MHD_start_daemon(flags, 0, NULL, NULL, on_request, a,
-                            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-                            MHD_OPTION_LISTEN_SOCKET, fd,
-                            MHD_OPTION_THREAD_POOL_SIZE, workers,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-                            MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+    return MHD_start_daemon(flags, 0, NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER,
+                            on_mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
+                            MHD_OPTION_THREAD_POOL_SIZE, workers, MHD_OPTION_NOTIFY_COMPLETED,
+                            on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
                             MHD_OPTION_CONNECTION_LIMIT, 4096u,
                             /* MHD zeroes the connection pool between keep-alive
                              * requests, so a small pool is a cheaper request;
                              * bodies are copied out of it (max_body). */
-                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16 * 1024,
-                            MHD_OPTION_END);
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16 * 1024, MHD_OPTION_END);
 }

@@ -33,8 +33,8 @@ typedef enum MHD_Result (*handler_fn)(req *r);
 typedef struct route {
     const char *method; /* NULL = any method */
     const char *path;
-    bool prefix;        /* path is a prefix ("/v1/sessions/") */
-    bool body;          /* reads a request body */
+    bool prefix; /* path is a prefix ("/v1/sessions/") */
+    bool body;   /* reads a request body */
     handler_fn fn;
 } route;
 

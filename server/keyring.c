@@ -180,8 +180,7 @@ static int retire_old(store *st, const config *cfg, const key_list *l, long cur,
          * next key in activation order is the one that took over. */
         if (cur >= 0 && (long)i < cur && k->remove_at == 0 && i + 1 < l->n) {
             int64_t stopped = l->v[i + 1].k.activate_at;
-            int64_t remove_at =
-                stopped + cfg->access_ttl + cfg->leeway + cfg->key_retire_margin;
+            int64_t remove_at = stopped + cfg->access_ttl + cfg->leeway + cfg->key_retire_margin;
             if (st->ops->key_set_times(st, k->kid, k->activate_at, remove_at) != STORE_OK) {
                 return -1;
             }
@@ -192,8 +191,7 @@ static int retire_old(store *st, const config *cfg, const key_list *l, long cur,
     return 0;
 }
 
-int keyring_schedule(store *st, const secrets *sec, const config *cfg, int64_t now,
-                     bool *changed)
+int keyring_schedule(store *st, const secrets *sec, const config *cfg, int64_t now, bool *changed)
 {
     key_list l;
     *changed = false;
@@ -368,8 +366,8 @@ static void fingerprint(const key_list *l, int64_t now, char *out, size_t cap)
     out[0] = '\0';
     for (size_t i = 0; i < l->n && off < cap; i++) {
         if (published(&l->v[i].k, now)) {
-            int n = snprintf(out + off, cap - off, "%s%s,", (long)i == cur ? "*" : "",
-                             l->v[i].k.kid);
+            int n =
+                snprintf(out + off, cap - off, "%s%s,", (long)i == cur ? "*" : "", l->v[i].k.kid);
             off += n > 0 ? (size_t)n : 0;
         }
     }

@@ -63,8 +63,12 @@ int cli_parse(cli *c, int argc, char **argv)
         fprintf(stderr, "tesserad: %s\n", err);
         return -1;
     }
-    static const struct { const char *flag, *option; } map[] = {
-        {"--listen", "listen"}, {"--data", "data"}, {"--refresh-grace", "refresh_grace"},
+    static const struct {
+        const char *flag, *option;
+    } map[] = {
+        {"--listen", "listen"},
+        {"--data", "data"},
+        {"--refresh-grace", "refresh_grace"},
     };
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -86,11 +90,9 @@ int cli_parse(cli *c, int argc, char **argv)
             c->cfg.dev = true;
         } else if (strcmp(a, "--now") == 0) {
             c->now_flag = true;
-        } else if ((strcmp(a, "--config") == 0 || strcmp(a, "--master-key-file") == 0) &&
-                   has_val) {
+        } else if ((strcmp(a, "--config") == 0 || strcmp(a, "--master-key-file") == 0) && has_val) {
             if (strcmp(a, "--master-key-file") == 0) {
-                snprintf(c->cfg.master_key_file, sizeof(c->cfg.master_key_file), "%s",
-                         argv[i + 1]);
+                snprintf(c->cfg.master_key_file, sizeof(c->cfg.master_key_file), "%s", argv[i + 1]);
             }
             i++;
         } else if (a[0] == '-') {
@@ -190,8 +192,7 @@ static void print_dev_help(const char *argv0, const app *a)
             "  curl -i %s/v1/verify -H \"Authorization: Bearer $ACCESS_TOKEN\"\n"
             "  curl -s %s/oauth/token -d grant_type=refresh_token -d refresh_token=$REFRESH_TOKEN\n"
             "Keys: %s/.well-known/jwks.json   Stop: Ctrl-C\n\n",
-            c->issuer, c->data_dir, argv0, c->data_dir, c->issuer, c->issuer, c->issuer,
-            c->issuer);
+            c->issuer, c->data_dir, argv0, c->data_dir, c->issuer, c->issuer, c->issuer, c->issuer);
 }
 
 static int prepare_data_dir(const config *cfg)
@@ -280,7 +281,8 @@ static int cmd_serve(cli *c, const char *argv0)
     bool issuer_set = a.cfg.issuer[0] != '\0';
     if (!a.cfg.dev && !is_loopback(&a.cfg)) {
         log_error("refusing plain HTTP on non-loopback %s: TLS is not built in yet; listen on "
-                  "loopback behind a TLS proxy, or use --dev for development", a.cfg.listen_host);
+                  "loopback behind a TLS proxy, or use --dev for development",
+                  a.cfg.listen_host);
         return 1;
     }
     if (prepare_data_dir(&a.cfg) != 0) {
@@ -320,12 +322,13 @@ static int cmd_serve(cli *c, const char *argv0)
         close(fd);
         goto out;
     }
-    log_info("tesserad %s ready on http://%s:%u issuer=%s store=%s%s", tsr_version(),
-             a.cfg.listen_host, (unsigned)port, a.cfg.issuer, a.st->ops->name,
-             a.cfg.dev ? " (dev mode)" : "");
     if (a.cfg.dev) {
         print_dev_help(argv0, &a);
     }
+    /* The ready line comes last: tools (and the tests) wait for it. */
+    log_info("tesserad %s ready on http://%s:%u issuer=%s store=%s%s", tsr_version(),
+             a.cfg.listen_host, (unsigned)port, a.cfg.issuer, a.st->ops->name,
+             a.cfg.dev ? " (dev mode)" : "");
     run_loop(&a, &set);
     atomic_store(&a.stopping, true);
     MHD_stop_daemon(d); /* joins the workers; closes the listening socket */
@@ -342,8 +345,8 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     const char *cmd = argv[1];
-    bool two_words = strcmp(cmd, "user") == 0 || strcmp(cmd, "keys") == 0 ||
-                     strcmp(cmd, "sessions") == 0;
+    bool two_words =
+        strcmp(cmd, "user") == 0 || strcmp(cmd, "keys") == 0 || strcmp(cmd, "sessions") == 0;
     if (two_words && argc < 3) {
         usage();
         return 2;

@@ -70,8 +70,7 @@ static int decode_key(const char *text, size_t len, unsigned char out[MASTER_KEY
     return 0;
 }
 
-static int key_from_file(const char *path, unsigned char out[MASTER_KEY_LEN], char *err,
-                         size_t cap)
+static int key_from_file(const char *path, unsigned char out[MASTER_KEY_LEN], char *err, size_t cap)
 {
     size_t len = 0;
     char *text = read_file(path, 256, &len);
@@ -110,7 +109,8 @@ static int create_dev_key(const char *path, unsigned char out[MASTER_KEY_LEN], c
         return -1;
     }
     log_info("dev mode: generated a new master key in %s (keep it secret; do not use dev mode "
-             "in production)", path);
+             "in production)",
+             path);
     return 0;
 }
 
@@ -141,8 +141,9 @@ static int find_master(unsigned char out[MASTER_KEY_LEN], const config *cfg, boo
     if (cfg->dev && allow_create) {
         return create_dev_key(path, out, err, cap);
     }
-    snprintf(err, cap, "no master key: set TESSERAD_MASTER_KEY or TESSERAD_MASTER_KEY_FILE, "
-                       "or pass --master-key-file (or use --dev for development)");
+    snprintf(err, cap,
+             "no master key: set TESSERAD_MASTER_KEY or TESSERAD_MASTER_KEY_FILE, "
+             "or pass --master-key-file (or use --dev for development)");
     return -1;
 }
 

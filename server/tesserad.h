@@ -38,29 +38,29 @@ typedef struct config {
     char listen_host[64];
     uint16_t listen_port;
     char data_dir[CFG_PATH_MAX];
-    char store_spec[CFG_PATH_MAX];    /* "" = the data dir's SQLite file */
+    char store_spec[CFG_PATH_MAX];      /* "" = the data dir's SQLite file */
     char master_key_file[CFG_PATH_MAX]; /* command line or env only */
     bool dev;
-    char issuer[CFG_STR_MAX];         /* "" = http://HOST:PORT */
+    char issuer[CFG_STR_MAX]; /* "" = http://HOST:PORT */
     char audience[CFG_STR_MAX];
-    char client_id[STORE_ID_MAX];     /* client_id claim of tokens from /v1/login */
-    char scope[STORE_SCOPE_MAX];      /* scope granted at login */
+    char client_id[STORE_ID_MAX]; /* client_id claim of tokens from /v1/login */
+    char scope[STORE_SCOPE_MAX];  /* scope granted at login */
     tsr_alg signing_alg;
-    int64_t access_ttl;               /* seconds, 1..ACCESS_TTL_CAP */
-    int64_t refresh_grace;            /* seconds, 0 = off */
-    int64_t session_idle;             /* seconds */
-    int64_t session_lifetime;         /* seconds */
-    int64_t key_rotation;             /* seconds between automatic rotations */
-    int64_t key_prepublish;           /* seconds a new key is published before it signs */
-    int64_t key_retire_margin;        /* extra publication after the last token expired */
-    int64_t jwks_max_age;             /* Cache-Control max-age of the JWKS */
-    int64_t leeway;                   /* clock skew tolerated on verify */
-    int64_t reload_ms;                /* period of the cache/key reload */
+    int64_t access_ttl;        /* seconds, 1..ACCESS_TTL_CAP */
+    int64_t refresh_grace;     /* seconds, 0 = off */
+    int64_t session_idle;      /* seconds */
+    int64_t session_lifetime;  /* seconds */
+    int64_t key_rotation;      /* seconds between automatic rotations */
+    int64_t key_prepublish;    /* seconds a new key is published before it signs */
+    int64_t key_retire_margin; /* extra publication after the last token expired */
+    int64_t jwks_max_age;      /* Cache-Control max-age of the JWKS */
+    int64_t leeway;            /* clock skew tolerated on verify */
+    int64_t reload_ms;         /* period of the cache/key reload */
     uint32_t argon_m_kib;
     uint32_t argon_t;
     uint32_t argon_p;
     size_t max_body;
-    unsigned workers;                 /* 0 = number of CPUs */
+    unsigned workers; /* 0 = number of CPUs */
     cfg_client clients[CFG_MAX_CLIENTS];
     size_t nclients;
 } config;
@@ -141,9 +141,9 @@ bool pw_verify(pwhasher *h, const char *encoded, const char *pw, size_t len);
 typedef struct keyview {
     atomic_int refs;
     tsr_verifier *verifier;
-    tsr_signer *signer;          /* NULL if no key is active yet */
+    tsr_signer *signer; /* NULL if no key is active yet */
     char signing_kid[STORE_ID_MAX];
-    char *jwks;                  /* public JWK Set JSON */
+    char *jwks; /* public JWK Set JSON */
     size_t jwks_len;
     char jwks_etag[40];
 } keyview;
@@ -164,8 +164,7 @@ int keyring_add_key(store *st, const secrets *sec, const config *cfg, int64_t no
                     int64_t activate_at, char kid_out[STORE_ID_MAX]);
 /* The schedule on the store alone (also used by the CLI). *changed is set
  * when keys were added, retired or removed. */
-int keyring_schedule(store *st, const secrets *sec, const config *cfg, int64_t now,
-                     bool *changed);
+int keyring_schedule(store *st, const secrets *sec, const config *cfg, int64_t now, bool *changed);
 
 /* ---- vcache.c ---- */
 
@@ -190,8 +189,8 @@ typedef enum vc_verdict {
     VC_SESSION_REVOKED,
 } vc_verdict;
 
-vc_verdict vcache_check(vcache *vc, const char *sub, int64_t ver, const char *jti,
-                        const char *sid, int64_t now);
+vc_verdict vcache_check(vcache *vc, const char *sub, int64_t ver, const char *jti, const char *sid,
+                        int64_t now);
 const char *vc_verdict_text(vc_verdict v);
 
 /* ---- the service context ---- */
@@ -216,7 +215,7 @@ typedef struct app {
 #define JTI_MAX 48
 
 typedef struct token_pair {
-    char *access;             /* malloc'd compact JWS */
+    char *access; /* malloc'd compact JWS */
     char refresh[REFRESH_TOKEN_LEN + 1];
     int64_t expires_in;
     char scope[STORE_SCOPE_MAX];

@@ -83,8 +83,8 @@ void grace_cache_free(grace_cache *gc)
  * inserting `candidate` (borrowed) first if none is live. NULL on OOM. A
  * colliding live entry for another successor is evicted: its replays then
  * fall back to a fresh token, which is safe. */
-static char *grace_get_or_put(grace_cache *gc, const unsigned char succ[32],
-                              const char *candidate, int64_t until, int64_t now)
+static char *grace_get_or_put(grace_cache *gc, const unsigned char succ[32], const char *candidate,
+                              int64_t until, int64_t now)
 {
     size_t idx = ((size_t)succ[0] | (size_t)succ[1] << 8) % GRACE_SLOTS;
     pthread_mutex_lock(&gc->lock);
@@ -123,8 +123,8 @@ bool tokens_refresh_hash(const char *tok, size_t len, unsigned char hash[32])
 }
 
 /* successor raw bytes and their hash, from the predecessor's hash */
-static void successor(const app *a, const unsigned char pred_hash[32], char out[REFRESH_TOKEN_LEN + 1],
-                      unsigned char succ_hash[32])
+static void successor(const app *a, const unsigned char pred_hash[32],
+                      char out[REFRESH_TOKEN_LEN + 1], unsigned char succ_hash[32])
 {
     unsigned char msg[36];
     unsigned char raw[32];
@@ -306,8 +306,7 @@ tok_rc tokens_refresh(app *a, const char *refresh, const char *client_id, int64_
         tp->access = grace_get_or_put(a->gc, succ_hash, access, now + a->cfg.refresh_grace, now);
         out = tp->access != NULL ? TOK_OK : TOK_SERVER_ERROR;
         log_audit("refresh", "sid=%s", s.id);
-    } else if (rc == STORE_CONFLICT &&
-               a->st->ops->refresh_get(a->st, hash, &rec) == STORE_OK) {
+    } else if (rc == STORE_CONFLICT && a->st->ops->refresh_get(a->st, hash, &rec) == STORE_OK) {
         out = replay(a, &rec, &s, &u, succ_hash, access, now, tp, why);
     } else {
         out = rc == STORE_NOT_FOUND ? TOK_INVALID_GRANT : TOK_SERVER_ERROR;

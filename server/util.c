@@ -109,7 +109,7 @@ char *read_file(const char *path, size_t max, size_t *len)
 }
 
 __attribute__((format(printf, 3, 0))) static void vlog(const char *level, const char *event,
-                                                      const char *fmt, va_list ap)
+                                                       const char *fmt, va_list ap)
 {
     char line[1024];
     struct timespec ts;
@@ -117,8 +117,8 @@ __attribute__((format(printf, 3, 0))) static void vlog(const char *level, const 
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02dZ %s%s%s ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, level, event ? " event=" : "", event ? event : "");
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     level, event ? " event=" : "", event ? event : "");
     if (n < 0) {
         return;
     }

@@ -220,8 +220,8 @@ void vcache_revoke_session(vcache *vc, const char *sid)
     put_locked(vc, &vc->revoked, sid, now_s(), 0);
 }
 
-vc_verdict vcache_check(vcache *vc, const char *sub, int64_t ver, const char *jti,
-                        const char *sid, int64_t now)
+vc_verdict vcache_check(vcache *vc, const char *sub, int64_t ver, const char *jti, const char *sid,
+                        int64_t now)
 {
     vc_verdict v = VC_OK;
     pthread_rwlock_rdlock(&vc->lock);

@@ -186,7 +186,8 @@ def cmd_summarize(args):
     w("| scenario | service | requests/s | p50 | p99 | CPU per request | peak RSS under load |")
     w("|---|---|---:|---:|---:|---:|---:|")
     ratios = {}
-    for scenario, label in (("one", "/v1/verify, 1 token"), ("rotate", "/v1/verify, 1000 tokens")):
+    ntok = meta.get("tokens", 1000)
+    for scenario, label in (("one", "/v1/verify, 1 token"), ("rotate", f"/v1/verify, {ntok} tokens")):
         med = {}
         for service in ("tesserad", "reference"):
             rs = rows(service, scenario)
@@ -227,7 +228,7 @@ def cmd_summarize(args):
     w("| target (issue 4) | measured | |")
     w("|---|---:|---|")
     checks = []
-    for scenario, label in (("one", "1 token"), ("rotate", "1000 tokens")):
+    for scenario, label in (("one", "1 token"), ("rotate", f"{ntok} tokens")):
         if scenario in ratios:
             rps, cpu, p99 = ratios[scenario]
             checks.append((f"/v1/verify req/s {TARGETS['verify_rps_ratio'][2]} ({label})",

@@ -69,7 +69,8 @@ enum stmt_id {
 static const char *const stmt_sql[ST__COUNT] = {
     [ST_USER_GET] = "SELECT " USER_COLS " FROM users WHERE name=?1",
     [ST_USER_GET_ID] = "SELECT " USER_COLS " FROM users WHERE id=?1",
-    [ST_USER_LIST] = "SELECT id,name,sub,'',auth_version,disabled,created_at FROM users ORDER BY id",
+    [ST_USER_LIST] =
+        "SELECT id,name,sub,'',auth_version,disabled,created_at FROM users ORDER BY id",
     [ST_USER_ADD] = "INSERT INTO users(name,sub,pwhash,auth_version,disabled,created_at) "
                     "VALUES(?1,?2,?3,?4,?5,?6)",
     [ST_USER_SET_PW] = "UPDATE users SET pwhash=?1, auth_version=auth_version+1 WHERE name=?2 "
@@ -80,7 +81,8 @@ static const char *const stmt_sql[ST__COUNT] = {
                      "RETURNING auth_version",
     [ST_SEQ_BUMP] = "UPDATE meta SET value=value+1 WHERE name='change_seq'",
     [ST_SEQ_GET] = "SELECT value FROM meta WHERE name='change_seq'",
-    [ST_SESSION_INSERT] = "INSERT INTO sessions(" SESSION_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,0,'')",
+    [ST_SESSION_INSERT] =
+        "INSERT INTO sessions(" SESSION_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,0,'')",
     [ST_SESSION_GET] = "SELECT " SESSION_COLS " FROM sessions WHERE id=?1",
     [ST_SESSION_REVOKE] = "UPDATE sessions SET revoked_at=?1, revoke_reason=?2 "
                           "WHERE id=?3 AND revoked_at=0",
@@ -473,8 +475,7 @@ static store_rc user_set_password(store *st, const char *name, const char *pwhas
     return user_update(st, ST_USER_SET_PW, name, pwhash, -1, new_version);
 }
 
-static store_rc user_set_disabled(store *st, const char *name, bool disabled,
-                                  int64_t *new_version)
+static store_rc user_set_disabled(store *st, const char *name, bool disabled, int64_t *new_version)
 {
     return user_update(st, ST_USER_SET_DISABLED, name, NULL, disabled ? 1 : 0, new_version);
 }
@@ -497,8 +498,8 @@ typedef struct list_cb {
 
 typedef bool (*row_fn)(sqlite3_stmt *q, const list_cb *cb, int *stop);
 
-static store_rc list_rows(store *st, enum stmt_id id, const int64_t *params, int nparams,
-                          row_fn fn, const list_cb *cb)
+static store_rc list_rows(store *st, enum stmt_id id, const int64_t *params, int nparams, row_fn fn,
+                          const list_cb *cb)
 {
     sq_store *s = sq(st);
     conn *c = reader_get(s);

@@ -28,16 +28,16 @@
 
 typedef enum store_rc {
     STORE_OK = 0,
-    STORE_NOT_FOUND,   /* no such row */
-    STORE_EXISTS,      /* unique name already taken */
-    STORE_CONFLICT,    /* conditional update lost: the refresh token was already used */
-    STORE_INVALID,     /* argument too long or otherwise unusable */
-    STORE_ERROR,       /* the backend failed (I/O, corruption, busy beyond the timeout) */
+    STORE_NOT_FOUND, /* no such row */
+    STORE_EXISTS,    /* unique name already taken */
+    STORE_CONFLICT,  /* conditional update lost: the refresh token was already used */
+    STORE_INVALID,   /* argument too long or otherwise unusable */
+    STORE_ERROR,     /* the backend failed (I/O, corruption, busy beyond the timeout) */
 } store_rc;
 
-#define STORE_NAME_MAX 128   /* user names, bytes incl. NUL */
-#define STORE_ID_MAX 48      /* subjects, session ids, kids, client ids, jtis (incl. NUL) */
-#define STORE_HASH_MAX 256   /* encoded password hash incl. NUL */
+#define STORE_NAME_MAX 128 /* user names, bytes incl. NUL */
+#define STORE_ID_MAX 48    /* subjects, session ids, kids, client ids, jtis (incl. NUL) */
+#define STORE_HASH_MAX 256 /* encoded password hash incl. NUL */
 #define STORE_SCOPE_MAX 256
 #define STORE_REASON_MAX 32
 #define STORE_ALG_MAX 16
@@ -46,9 +46,9 @@ typedef enum store_rc {
 typedef struct store_user {
     int64_t id;
     char name[STORE_NAME_MAX];
-    char sub[STORE_ID_MAX];          /* opaque public subject, never the name */
-    char pwhash[STORE_HASH_MAX];     /* argon2id encoded hash */
-    int64_t auth_version;            /* bumped by passwd, disable, revoke-all */
+    char sub[STORE_ID_MAX];      /* opaque public subject, never the name */
+    char pwhash[STORE_HASH_MAX]; /* argon2id encoded hash */
+    int64_t auth_version;        /* bumped by passwd, disable, revoke-all */
     bool disabled;
     int64_t created_at;
 } store_user;
@@ -60,8 +60,8 @@ typedef struct store_session {
     char scope[STORE_SCOPE_MAX];
     int64_t created_at;
     int64_t last_used_at;
-    int64_t expires_at;              /* absolute lifetime end */
-    int64_t revoked_at;              /* 0 while live */
+    int64_t expires_at; /* absolute lifetime end */
+    int64_t revoked_at; /* 0 while live */
     char revoke_reason[STORE_REASON_MAX];
 } store_session;
 
@@ -69,16 +69,16 @@ typedef struct store_refresh {
     unsigned char hash[STORE_TOKEN_HASH_LEN];
     char session_id[STORE_ID_MAX];
     int64_t issued_at;
-    int64_t used_at;                 /* 0 while unused; first use otherwise */
+    int64_t used_at; /* 0 while unused; first use otherwise */
 } store_refresh;
 
 typedef struct store_key {
     char kid[STORE_ID_MAX];
     char alg[STORE_ALG_MAX];
-    int64_t created_at;              /* published in the JWKS from here */
-    int64_t activate_at;             /* signs from here */
-    int64_t remove_at;               /* unpublished from here; 0 = not scheduled */
-    unsigned char *blob;             /* encrypted private JWK (owned by the record) */
+    int64_t created_at;  /* published in the JWKS from here */
+    int64_t activate_at; /* signs from here */
+    int64_t remove_at;   /* unpublished from here; 0 = not scheduled */
+    unsigned char *blob; /* encrypted private JWK (owned by the record) */
     size_t blob_len;
 } store_key;
 
@@ -100,8 +100,7 @@ struct store_ops {
     store_rc (*user_get_by_id)(store *st, int64_t id, store_user *out);
     store_rc (*user_set_password)(store *st, const char *name, const char *pwhash,
                                   int64_t *new_version);
-    store_rc (*user_set_disabled)(store *st, const char *name, bool disabled,
-                                  int64_t *new_version);
+    store_rc (*user_set_disabled)(store *st, const char *name, bool disabled, int64_t *new_version);
     store_rc (*user_bump_version)(store *st, const char *name, int64_t *new_version);
     /* Every user (pwhash left empty), for the verify cache. */
     store_rc (*user_list)(store *st, store_user_cb cb, void *arg);
@@ -113,8 +112,8 @@ struct store_ops {
     /* Revokes one session (no-op when already revoked, still STORE_OK). */
     store_rc (*session_revoke)(store *st, const char *id, int64_t now, const char *reason);
     /* Revokes every live session of a user; *count (may be NULL) gets how many. */
-    store_rc (*session_revoke_user)(store *st, int64_t user_id, int64_t now,
-                                    const char *reason, int *count);
+    store_rc (*session_revoke_user)(store *st, int64_t user_id, int64_t now, const char *reason,
+                                    int *count);
     /* Live sessions (not revoked, not past expires_at) of one user, or of
      * every user when user_id < 0, oldest first. */
     store_rc (*session_list)(store *st, int64_t user_id, int64_t now, store_session_cb cb,

@@ -175,6 +175,9 @@ done
 t "sign --claims that is not JSON -> 2" 2 --noout --oneline -- "$T" sign --key key_ES256.jwk --claims '{"a":'
 t "sign --claims that is not an object -> 2" 2 --noout --oneline -- "$T" sign --key key_ES256.jwk --claims '[1]'
 t "sign --claims with duplicate names -> 2" 2 --noout --oneline -- "$T" sign --key key_ES256.jwk --claims '{"a":1,"a":2}'
+for c in '{"exp":"soon"}' '{"iss":5}' '{"sub":null}' '{"aud":["a",1]}' '{"nbf":"1"}'; do
+  t "sign --claims '$c' (a token no verifier accepts) -> 2" 2 --noout --oneline --err '^tessera: malformed: --claims: ' -- "$T" sign --key key_ES256.jwk --claims "$c"
+done
 t "sign unexpected argument -> 2" 2 --noout -- "$T" sign --key key_ES256.jwk extra
 
 t "sign with defaults" 0 --noerr --out '^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$' -- "$T" sign --key key_ES256.jwk --now $NOW
@@ -233,6 +236,10 @@ python3 -c 'import json; k=json.load(open("pub_ES256.jwk")); k["use"]="enc"; pri
 t "key with use enc -> 2" 2 --noout -- "$T" verify --key enc.jwk --alg ES256 "$TOK"
 "${TOOL[@]}" octjwk 00112233445566778899aabbccddeeff HS256 >short.jwk
 t "HS256 key shorter than the hash -> 2" 2 --noout --err '^tessera: key_weak' -- "$T" verify --key short.jwk --alg HS256 "$TOK"
+python3 -c 'import json; a=json.load(open("pub_ES256.jwk")); b=json.load(open("short.jwk")); c=dict(a, use="enc", kid="e"); print(json.dumps({"keys":[b,c,a]}))' >mixed.json
+t "JWK Set: weak and wrong-use members are skipped" 0 -- "$T" verify --key mixed.json --alg ES256,HS256 --aud api --now $NOW "$TOK"
+python3 -c 'import json; b=json.load(open("short.jwk")); c=dict(json.load(open("pub_ES256.jwk")), use="enc"); print(json.dumps({"keys":[b,c]}))' >unusable.json
+t "JWK Set with no usable member -> 2" 2 --noout -- "$T" verify --key unusable.json --alg ES256,HS256 "$TOK"
 t "verify two tokens -> 2" 2 --noout -- "$T" verify --key pub_ES256.jwk --alg ES256 "$TOK" "$TOK"
 t "verify --leeway out of range -> 2" 2 --noout -- "$T" verify --key pub_ES256.jwk --alg ES256 --leeway 100000 "$TOK"
 t "verify --now junk -> 2" 2 --noout -- "$T" verify --key pub_ES256.jwk --alg ES256 --now yesterday "$TOK"
@@ -245,6 +252,7 @@ printf '%s\n' "$TOK" >tok_nl
 t "valid token on stdin, newline stripped" 0 --noerr --out '"scope":"s"' --in tok_nl -- "$T" verify --key pub_ES256.jwk --alg ES256 --aud api --now $NOW
 printf '%s\r\n' "$TOK" >tok_crlf
 t "valid token on stdin with CRLF" 0 --noerr --in tok_crlf -- "$T" verify --key pub_ES256.jwk --alg ES256 --aud api --now $NOW
+t "valid token on stdin with TOKEN '-'" 0 --noerr --in tok_nl -- "$T" verify --key pub_ES256.jwk --alg ES256 --aud api --now $NOW -
 t "valid token on stdin without newline" 0 --noerr --in tok_es -- "$T" verify --key pub_ES256.jwk --alg ES256 --aud api --now $NOW
 printf '%s\n\n' "$TOK" >tok_2nl
 t "stdin with two newlines is not one token" 1 --noout --oneline --in tok_2nl -- "$T" verify --key pub_ES256.jwk --alg ES256 --aud api --now $NOW
@@ -362,6 +370,19 @@ if command -v openssl >/dev/null; then
     t "PEM $f: sign $a" 0 --noerr -- "$T" sign --key "$f.pem" --alg "$a" --now $NOW
     t "PEM $f: verify $a with the SPKI public key" 0 --noerr -- "$T" verify --key "$f.pub.pem" --alg "$a" --now $NOW "$(cat out)"
   done
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out ec384.pem 2>/dev/null
+  openssl pkey -in ec384.pem -pubout -out ec384.pub.pem 2>/dev/null
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-521 -out ec521.pem 2>/dev/null
+  openssl pkey -in ec521.pem -pubout -out ec521.pub.pem 2>/dev/null
+  for spec in ec384:ES384 ec521:ES512; do
+    f=${spec%%:*} a=${spec##*:}
+    t "PEM $f: default alg $a verifies" 0 --noerr -- "$T" verify --key "$f.pub.pem" --alg "$a" --now $NOW "$("$T" sign --key "$f.pem" --now $NOW)"
+  done
+  t "PEM P-384 key with --alg ES256 -> 2" 2 --noout -- "$T" verify --key ec384.pub.pem --alg ES256 "$TOK"
+  openssl genrsa -traditional -out rsa_pkcs1.pem 2048 2>/dev/null
+  if grep -q 'BEGIN RSA PRIVATE KEY' rsa_pkcs1.pem; then
+    t "PEM PKCS#1 (not PKCS#8) private key -> 2" 2 --noout --oneline -- "$T" sign --key rsa_pkcs1.pem
+  fi
   t "PEM EC: default alg is ES256" 0 -- "$T" sign --key ec.pem --now $NOW
   eq "PEM EC: header alg" "$(part "$(cat out)" 0 >h.json; jget h.json alg)" ES256
   t "PEM: pub gives a JWK" 0 --out '"kty":"EC"' -- "$T" pub ec.pem

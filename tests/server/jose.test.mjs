@@ -62,3 +62,28 @@ describe('jose verifies tesserad access tokens', () => {
     await jwtVerify(after.access_token, jwksBefore, pinned);
   });
 });
+
+for (const [alg, kty] of [['EdDSA', 'OKP'], ['RS256', 'RSA']]) {
+  describe(`jose verifies ${alg} tokens (signing_alg = ${alg})`, () => {
+    let srv;
+    before(async () => {
+      srv = await startServer({ signing_alg: alg });
+      addUser(srv, 'alice', PW);
+    });
+    after(async () => { await srv.stop(); });
+
+    it('publishes the key and signs with it', async () => {
+      const jwksDoc = await (await fetch(`${srv.url}/.well-known/jwks.json`)).json();
+      assert.equal(jwksDoc.keys.length, 1);
+      assert.equal(jwksDoc.keys[0].kty, kty);
+      assert.equal(jwksDoc.keys[0].alg, alg);
+      const t = await loginOk(srv, 'alice', PW);
+      const jwks = createRemoteJWKSet(new URL(`${srv.url}/.well-known/jwks.json`));
+      const v = await jwtVerify(t.access_token, jwks,
+        { issuer: srv.url, audience: 'tessera-api', typ: 'at+jwt', algorithms: [alg] });
+      assert.equal(v.protectedHeader.alg, alg);
+      const res = await fetch(`${srv.url}/v1/verify`, { headers: { Authorization: `Bearer ${t.access_token}` } });
+      assert.equal(res.status, 200);
+    });
+  });
+}

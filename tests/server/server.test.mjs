@@ -42,6 +42,12 @@ describe('tesserad (default configuration)', () => {
   });
 
   describe('health and metadata', () => {
+    it('dev mode says how to create a user and get a token', () => {
+      assert.match(srv.log, /user add alice/);
+      assert.match(srv.log, /curl -s -X POST http:\/\/127\.0\.0\.1:\d+\/v1\/login/);
+      assert.match(srv.log, /generated a new master key/);
+    });
+
     it('answers /healthz and /readyz', async () => {
       for (const p of ['/healthz', '/readyz']) {
         const res = await fetch(srv.url + p);
@@ -170,7 +176,8 @@ describe('tesserad (default configuration)', () => {
       const forged = `${h}.${Buffer.from(JSON.stringify(other)).toString('base64url')}.${s}`;
       const flipped = `${h}.${p}.${s.slice(0, -2)}${s.endsWith('AA') ? 'BA' : 'AA'}`;
       const none = `${Buffer.from('{"alg":"none","typ":"at+jwt"}').toString('base64url')}.${p}.`;
-      for (const bad of ['garbage', forged, flipped, none, `${t.access_token}x`]) {
+      const huge = `${h}.${'A'.repeat(6000)}.${s}`;
+      for (const bad of ['garbage', forged, flipped, none, `${t.access_token}x`, huge]) {
         const res = await verify(srv, bad);
         assert.equal(res.status, 401);
         assert.match(res.headers.get('www-authenticate'), /error="invalid_token"/);
@@ -211,6 +218,20 @@ describe('tesserad (default configuration)', () => {
       });
       assert.equal(dup.status, 400);
       assert.equal((await dup.json()).error, 'invalid_request');
+      for (const body of ['grant_type=refresh_token&refresh_token=%zz', 'grant_type=refresh%00_token',
+        'grant_type', '=x', `${'a=1&'.repeat(40)}grant_type=refresh_token`]) {
+        const bad = await fetch(`${srv.url}/oauth/token`, {
+          method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body,
+        });
+        assert.equal(bad.status, 400, body);
+        assert.equal((await bad.json()).error, 'invalid_request', body);
+      }
+      const big = await fetch(`${srv.url}/oauth/token`, {
+        method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: `grant_type=refresh_token&refresh_token=${'A'.repeat(20000)}`,
+      });
+      assert.equal(big.status, 413);
+      await big.arrayBuffer();
       const json = await fetch(`${srv.url}/oauth/token`, {
         method: 'POST', headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ grant_type: 'refresh_token', refresh_token: t.refresh_token }),

@@ -383,8 +383,13 @@ static void test_signing_keys(void **state)
 {
     store *st = S(state);
     unsigned char blob[5] = {1, 2, 3, 0, 5};
-    store_key k = {.kid = "k1", .alg = "ES256", .created_at = 10, .activate_at = 20,
-                   .remove_at = 0, .blob = blob, .blob_len = sizeof(blob)};
+    store_key k = {.kid = "k1",
+                   .alg = "ES256",
+                   .created_at = 10,
+                   .activate_at = 20,
+                   .remove_at = 0,
+                   .blob = blob,
+                   .blob_len = sizeof(blob)};
     int64_t s0 = seq(st);
     assert_int_equal(st->ops->key_add(st, &k), STORE_OK);
     assert_int_equal(st->ops->key_add(st, &k), STORE_EXISTS);

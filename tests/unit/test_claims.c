@@ -223,6 +223,12 @@ static void exp_negative_and_extreme(void **state)
     assert_int_equal(exp_at("9223372036854775807", INT64_MAX, 0), TSR_ERR_EXPIRED);
     assert_int_equal(exp_at("-9223372036854775808", INT64_MAX, 86400), TSR_ERR_EXPIRED);
     assert_int_equal(exp_at("9223372036854775807", INT64_MIN, 86400), TSR_OK);
+    /* 18 digits (the direct conversion) and 19 (the reader's). */
+    assert_int_equal(exp_at("999999999999999999", 999999999999999998, 0), TSR_OK);
+    assert_int_equal(exp_at("999999999999999999", 999999999999999999, 0), TSR_ERR_EXPIRED);
+    assert_int_equal(exp_at("1000000000000000000", 999999999999999999, 0), TSR_OK);
+    assert_int_equal(exp_at("1000000000000000000", 1000000000000000000, 0), TSR_ERR_EXPIRED);
+    assert_int_equal(exp_at("0", -1, 0), TSR_OK);
     /* Leeway pushing exp + leeway past INT64_MAX must not wrap around. */
     assert_int_equal(exp_at("9223372036854775000", INT64_MAX, 86400), TSR_OK);
 }

@@ -866,6 +866,68 @@ static void jws_level_verify(void **state)
     tsr_verifier_free(v);
 }
 
+static void header_cache_is_per_verifier(void **state)
+{
+    (void)state;
+    tsr_key *k1 = hs_key(secret1, "k1");
+    tsr_key *k1b = hs_key(secret2, "k1");
+    tsr_key *ek = NULL;
+    assert_int_equal(tsr_key_generate(TSR_ALG_ES256, &ek, NULL), TSR_OK);
+    tsr_keyset *s1 = set_of(k1, NULL, NULL);
+    tsr_keyset *s2 = set_of(k1b, NULL, NULL);
+    tsr_keyset *se = set_of(k1, ek, NULL);
+    tsr_policy *hs = policy_for("HS256");
+    tsr_policy *es = policy_for("ES256");
+    tsr_jwt *jwt = NULL;
+    assert_int_equal(tsr_jwt_new(&jwt, NULL), TSR_OK);
+    const char *hdr = "{\"alg\":\"HS256\",\"kid\":\"k1\"}";
+    char *t = tst_mint(k1, TSR_ALG_HS256, hdr, "{\"exp\":1800000000}");
+    char *t2 = tst_mint(k1, TSR_ALG_HS256, hdr, "{\"exp\":1800000001}");
+
+    /* Same header, other verifier whose allowlist lacks HS256. */
+    tsr_verifier *v1 = make_verifier(hs, s1);
+    tsr_verifier *ve = make_verifier(es, se);
+    assert_int_equal(verify(v1, t, jwt), TSR_OK);
+    assert_int_equal(verify(v1, t2, jwt), TSR_OK);
+    assert_int_equal(verify(ve, t, jwt), TSR_ERR_ALG_NOT_ALLOWED);
+    assert_int_equal(verify(v1, t, jwt), TSR_OK);
+
+    /* A new verifier (perhaps at the same address) with another key under
+     * the same kid: the old selection must not be reused. */
+    tsr_verifier_free(v1);
+    tsr_verifier *v2 = make_verifier(hs, s2);
+    assert_int_equal(verify(v2, t, jwt), TSR_ERR_BAD_SIGNATURE);
+    tsr_verifier_free(v2);
+    v1 = make_verifier(hs, s1);
+    assert_int_equal(verify(v1, t, jwt), TSR_OK);
+
+    /* A header that fails in between, then the cached one again: the
+     * header read back is the token's. */
+    assert_int_equal(verify(v1, "eyJhbGciOiJub25lIn0.e30.AAAA", jwt), TSR_ERR_ALG_NOT_ALLOWED);
+    assert_int_equal(verify(v1, t2, jwt), TSR_OK);
+    tsr_str h = tsr_jwt_get0_header(jwt);
+    assert_int_equal(h.len, strlen(hdr));
+    assert_memory_equal(h.ptr, hdr, h.len);
+    assert_string_equal(tsr_jwt_get0_kid(jwt), "k1");
+    int64_t exp = 0;
+    assert_int_equal(tsr_jwt_get_int(jwt, "exp", &exp), TSR_OK);
+    assert_int_equal(exp, 1800000001);
+
+    free(t);
+    free(t2);
+    tsr_jwt_free(jwt);
+    tsr_verifier_free(v1);
+    tsr_verifier_free(ve);
+    tsr_policy_free(hs);
+    tsr_policy_free(es);
+    tsr_keyset_free(s1);
+    tsr_keyset_free(s2);
+    tsr_keyset_free(se);
+    tsr_key_free(k1);
+    tsr_key_free(k1b);
+    tsr_key_free(ek);
+}
+
 /* ---- memory ---- */
 
 static void steady_state_does_not_allocate(void **state)
@@ -985,6 +1047,7 @@ int main(void)
         cmocka_unit_test(getters),
         cmocka_unit_test(invalid_arguments),
         cmocka_unit_test(jws_level_verify),
+        cmocka_unit_test(header_cache_is_per_verifier),
         cmocka_unit_test(steady_state_does_not_allocate),
         cmocka_unit_test(allocation_failures),
     };
