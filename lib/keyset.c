@@ -9,7 +9,9 @@
  * a JSON object or has malformed members (wrong JSON types, bad base64url)
  * rejects the whole set, because that signals a broken or hostile document
  * rather than a key meant for somebody else. A set with no usable member is
- * TSR_ERR_KEY_NOT_FOUND.
+ * TSR_ERR_KEY_NOT_FOUND. A set whose usable members mix private keys or
+ * secrets with public-only keys is TSR_ERR_KEY_INVALID (see
+ * check_not_mixed).
  */
 #include <string.h>
 
@@ -58,7 +60,7 @@ tsr_err tsr_keyset_add1_key(tsr_keyset *set, tsr_key *key, tsr_error *err)
     }
     if (set->count == set->cap) {
         size_t cap = set->cap ? set->cap * 2 : 4;
-        tsr_key **grown = tsr__realloc(set->keys, cap * sizeof *grown);
+        tsr_key **grown = tsr__realloc(set->keys, cap * sizeof(tsr_key *));
         if (grown == NULL) {
             return tsr__fail(err, TSR_ERR_NOMEM, "key set");
         }
@@ -85,6 +87,22 @@ static bool skippable(tsr_err code)
 {
     return code == TSR_ERR_UNSUPPORTED || code == TSR_ERR_KEY_WEAK ||
            code == TSR_ERR_KEY_MISMATCH || code == TSR_ERR_KEY_INVALID;
+}
+
+/* A set that holds private material (private keys or HMAC secrets) next to
+ * public-only keys is refused: a published set must never carry secrets,
+ * and a secret beside public keys is the setting of algorithm-confusion
+ * attacks. Wycheproof's JsonWebKey tests ("MixedKeySet") expect this. */
+static tsr_err check_not_mixed(const tsr_keyset *set, tsr_error *err)
+{
+    size_t priv = 0;
+    for (size_t i = 0; i < set->count; i++) {
+        priv += set->keys[i]->is_private;
+    }
+    if (priv != 0 && priv != set->count) {
+        return tsr__fail(err, TSR_ERR_KEY_INVALID, "JWK Set mixes private and public keys");
+    }
+    return TSR_OK;
 }
 
 /* Loads the members of the "keys" array of a parsed JWK Set into set. */
@@ -120,7 +138,7 @@ static tsr_err load_members(const json_t *root, tsr_keyset *set, tsr_error *err)
     if (set->count == 0) {
         return tsr__fail(err, TSR_ERR_KEY_NOT_FOUND, "JWK Set has no usable signature key");
     }
-    return TSR_OK;
+    return check_not_mixed(set, err);
 }
 
 /* Builds a set from a parsed JWK Set document. */
@@ -147,7 +165,7 @@ tsr_err tsr_keyset_load_jwks(const char *json, size_t len, tsr_keyset **out, tsr
         return tsr__fail(err, TSR_ERR_INVALID_ARGUMENT, "no output");
     }
     *out = NULL;
-    tsr_err rc = tsr__json_load(json, len, TSR_KEYSET_JSON_MAX, &root, err);
+    tsr_err rc = tsr__json_load(json, len, (size_t)TSR_KEYSET_JSON_MAX, &root, err);
     if (rc != TSR_OK) {
         return rc;
     }
@@ -195,13 +213,13 @@ tsr_err tsr_keyset_load(const char *data, size_t len, tsr_keyset **out, tsr_erro
     if (i == len || data[i] != '{') {
         return tsr__fail(err, TSR_ERR_MALFORMED, "neither a JWK, a JWK Set nor a PEM key");
     }
-    tsr_err rc = tsr__json_load(data, len, TSR_KEYSET_JSON_MAX, &root, err);
+    tsr_err rc = tsr__json_load(data, len, (size_t)TSR_KEYSET_JSON_MAX, &root, err);
     if (rc != TSR_OK) {
         return rc;
     }
     if (json_object_get(root, "keys") != NULL) {
         rc = set_from_json(root, out, err);
-    } else if (len > TSR_KEY_JSON_MAX) {
+    } else if (len > (size_t)TSR_KEY_JSON_MAX) {
         rc = tsr__fail(err, TSR_ERR_TOO_LARGE, "JWK longer than %u bytes", TSR_KEY_JSON_MAX);
     } else {
         rc = tsr__key_from_json(root, &k, err);
@@ -211,6 +229,31 @@ tsr_err tsr_keyset_load(const char *data, size_t len, tsr_keyset **out, tsr_erro
     }
     json_decref(root);
     return rc;
+}
+
+/* {"keys":[p0,p1,...]} of the non-NULL parts into a new buffer of `total`
+ * bytes (enough for all of them, the commas and the frame). */
+static char *join_parts(char *const *parts, size_t n, size_t total)
+{
+    char *s = tsr__malloc(total);
+    if (s == NULL) {
+        return NULL;
+    }
+    size_t w = 9;
+    memcpy(s, "{\"keys\":[", 9);
+    for (size_t i = 0; i < n; i++) {
+        if (parts[i] == NULL) {
+            continue;
+        }
+        if (w > 9) {
+            s[w++] = ',';
+        }
+        size_t len = strlen(parts[i]);
+        memcpy(s + w, parts[i], len);
+        w += len;
+    }
+    memcpy(s + w, "]}", 3);
+    return s;
 }
 
 tsr_err tsr_keyset_export_jwks(const tsr_keyset *set, char **out, tsr_error *err)
@@ -234,27 +277,11 @@ tsr_err tsr_keyset_export_jwks(const tsr_keyset *set, char **out, tsr_error *err
             total += strlen(parts[i]) + 1;
         }
     }
-    char *s = rc == TSR_OK ? tsr__malloc(total) : NULL;
-    if (rc == TSR_OK && s == NULL) {
-        rc = tsr__fail(err, TSR_ERR_NOMEM, "exporting JWK Set");
+    if (rc == TSR_OK) {
+        *out = join_parts(parts, set->count, total);
+        rc = *out != NULL ? TSR_OK : tsr__fail(err, TSR_ERR_NOMEM, "exporting JWK Set");
     }
     if (rc == TSR_OK) {
-        size_t w = 0;
-        memcpy(s, "{\"keys\":[", 9);
-        w = 9;
-        for (size_t i = 0; i < set->count; i++) {
-            if (parts[i] == NULL) {
-                continue;
-            }
-            if (w > 9) {
-                s[w++] = ',';
-            }
-            size_t n = strlen(parts[i]);
-            memcpy(s + w, parts[i], n);
-            w += n;
-        }
-        memcpy(s + w, "]}", 3);
-        *out = s;
         tsr__ok(err);
     }
     for (size_t i = 0; i < set->count; i++) {

@@ -553,6 +553,64 @@ static tsr_err add_defaults(const tsr_claims *c, json_t *obj, int64_t now, tsr_e
     return rc;
 }
 
+/* Whether `v` is a JSON number a verifier accepts as a NumericDate. */
+static bool is_numeric_date(const json_t *v)
+{
+    if (json_is_integer(v)) {
+        return true;
+    }
+    /* jansson reals are finite; the bound keeps them within int64. */
+    return json_is_real(v) && json_real_value(v) > -9.2e18 && json_real_value(v) < 9.2e18;
+}
+
+/* Whether `v` is a string or a non-empty array of strings. */
+static bool is_audience(const json_t *v)
+{
+    if (json_is_string(v)) {
+        return true;
+    }
+    if (!json_is_array(v) || json_array_size(v) == 0) {
+        return false;
+    }
+    size_t i;
+    const json_t *item;
+    json_array_foreach(v, i, item) {
+        if (!json_is_string(item)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Registered claims must have the types every verifier requires (RFC 7519
+ * section 4.1, and tessera's strict reading of it): signing a token that
+ * no verifier will ever accept is a bug better reported here, where it is
+ * made, than at every verifier. */
+static tsr_err check_registered(const json_t *obj, tsr_error *err)
+{
+    static const char *const strings[] = {"iss", "sub", "jti"};
+    static const char *const dates[] = {"exp", "nbf", "iat"};
+    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
+        const json_t *v = json_object_get(obj, strings[i]);
+        if (v != NULL && !json_is_string(v)) {
+            return tsr__fail(err, TSR_ERR_MALFORMED, "claim '%s' must be a string", strings[i]);
+        }
+    }
+    for (size_t i = 0; i < sizeof dates / sizeof dates[0]; i++) {
+        const json_t *v = json_object_get(obj, dates[i]);
+        if (v != NULL && !is_numeric_date(v)) {
+            return tsr__fail(err, TSR_ERR_MALFORMED, "claim '%s' must be a NumericDate",
+                             dates[i]);
+        }
+    }
+    const json_t *aud = json_object_get(obj, "aud");
+    if (aud != NULL && !is_audience(aud)) {
+        return tsr__fail(err, TSR_ERR_MALFORMED,
+                         "claim 'aud' must be a string or an array of strings");
+    }
+    return TSR_OK;
+}
+
 tsr_err tsr_signer_sign_claims(const tsr_signer *s, const tsr_claims *c, int64_t now,
                                char **out, size_t *out_len, tsr_error *err)
 {
@@ -572,6 +630,9 @@ tsr_err tsr_signer_sign_claims(const tsr_signer *s, const tsr_claims *c, int64_t
         return tsr__fail(err, TSR_ERR_NOMEM, "out of memory");
     }
     rc = add_defaults(c, obj, now, err);
+    if (rc == TSR_OK) {
+        rc = check_registered(obj, err);
+    }
     if (rc == TSR_OK) {
         rc = dump_compact(obj, &text, &text_len, err);
     }

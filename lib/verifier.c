@@ -261,23 +261,23 @@ typedef struct kid_entry {
 
 /* Key selection precomputed for one algorithm. */
 typedef struct alg_sel {
-    size_t usable;           /* keys usable for this alg */
-    const tsr_key *only;     /* the key when usable == 1 (token without kid) */
-    const tsr_key *any_kid;  /* a lone kid-less key: used whatever the token's kid */
-    kid_entry *by_kid;       /* usable keys that have a kid, sorted */
+    size_t usable;          /* keys usable for this alg */
+    const tsr_key *only;    /* the key when usable == 1 (token without kid) */
+    const tsr_key *any_kid; /* a lone kid-less key: used whatever the token's kid */
+    kid_entry *by_kid;      /* usable keys that have a kid, sorted */
     size_t nkid;
 } alg_sel;
 
 struct tsr_verifier {
     struct tsr_policy pol;
-    char *typ_long;          /* "application/" + short form, or NULL */
+    char *typ_long; /* "application/" + short form, or NULL */
     size_t typ_long_len;
-    const char *typ_short;   /* points into typ_long */
+    const char *typ_short; /* points into typ_long */
     size_t typ_short_len;
-    tsr_key **keys;          /* one reference each */
+    tsr_key **keys; /* one reference each */
     size_t nkeys;
     alg_sel sel[TSR_ALG__COUNT];
-    uint64_t id;             /* random; names this verifier in tsr_jwt's header cache */
+    uint64_t id; /* random; names this verifier in tsr_jwt's header cache */
 };
 
 void tsr_verifier_free(tsr_verifier *v)
@@ -356,8 +356,8 @@ static tsr_err retain_keys(tsr_verifier *v, const tsr_keyset *set)
         const tsr_key *k = tsr_keyset_get0_key(set, i);
         bool usable = false;
         for (int a = TSR_ALG_HS256; k != NULL && a < TSR_ALG__COUNT && !usable; a++) {
-            usable = (v->pol.algs & TSR_ALG_BIT(a)) != 0 &&
-                     tsr_key_usable(k, (tsr_alg)a, TSR_OP_VERIFY);
+            usable =
+                (v->pol.algs & TSR_ALG_BIT(a)) != 0 && tsr_key_usable(k, (tsr_alg)a, TSR_OP_VERIFY);
         }
         if (usable) {
             /* The verifier only reads the key; the cast is for the count. */
@@ -574,8 +574,8 @@ static tsr_err decode_json(segment *s, tsr_str b64, size_t max_toks, const char 
     if (tsr_b64url_decode(b64.ptr, b64.len, s->bytes, s->cap, &n) != TSR_OK) {
         return tsr__fail(err, TSR_ERR_MALFORMED, "%s is not valid base64url", what);
     }
-    tsr_err rc = tsr__json_parse((const char *)s->bytes, n, s->toks, s->tcap,
-                                 TSR__JSON_MAX_DEPTH, &s->doc);
+    tsr_err rc =
+        tsr__json_parse((const char *)s->bytes, n, s->toks, s->tcap, TSR__JSON_MAX_DEPTH, &s->doc);
     if (rc == TSR_ERR_TOO_LARGE) {
         return tsr__fail(err, rc, "%s JSON nests too deeply or has too many values", what);
     }
@@ -646,6 +646,12 @@ static tsr_err select_key(const tsr_verifier *v, const tsr__jdoc *h, const tsr__
 static tsr_err check_signature(const tsr_key *key, tsr_alg alg, const char *token,
                                const tsr__jws_parts *parts, tsr_jwt *jwt, tsr_error *err)
 {
+    /* Checked here rather than when splitting so that the unsecured
+     * "header.payload." shape of an alg:none attack is reported by the header
+     * rules as alg_not_allowed, the reason an audit log should show. */
+    if (parts->sig.len == 0) {
+        return tsr__fail(err, TSR_ERR_MALFORMED, "empty signature segment");
+    }
     if (!reserve((void **)&jwt->sig, &jwt->sig_cap, tsr_b64url_decoded_max(parts->sig.len), 1)) {
         return tsr__fail(err, TSR_ERR_NOMEM, "signature buffer");
     }
@@ -664,8 +670,8 @@ static tsr_err check_signature(const tsr_key *key, tsr_alg alg, const char *toke
 }
 
 /* Steps 2 and 3: the header and the key it selects. */
-static tsr_err check_header(const tsr_verifier *v, tsr_str b64, tsr_jwt *jwt,
-                            tsr__jws_header *hd, const tsr_key **key, tsr_error *err)
+static tsr_err check_header(const tsr_verifier *v, tsr_str b64, tsr_jwt *jwt, tsr__jws_header *hd,
+                            const tsr_key **key, tsr_error *err)
 {
     tsr_err rc = decode_json(&jwt->header, b64, HEADER_MAX_TOKS, "header", err);
     if (rc == TSR_OK) {
@@ -686,8 +692,8 @@ static bool cache_hit(const tsr_verifier *v, const tsr_jwt *jwt, tsr_str b64)
 
 /* Remembers a header segment that passed steps 2 and 3. Failing to grow
  * the copy only means no caching. */
-static void cache_store(const tsr_verifier *v, tsr_jwt *jwt, tsr_str b64,
-                        const tsr__jws_header *hd, const tsr_key *key)
+static void cache_store(const tsr_verifier *v, tsr_jwt *jwt, tsr_str b64, const tsr__jws_header *hd,
+                        const tsr_key *key)
 {
     if (!reserve((void **)&jwt->cache_b64, &jwt->cache_cap, b64.len, 1)) {
         return;
@@ -743,8 +749,7 @@ static tsr_err check_typ(const tsr_verifier *v, const tsr_jwt *jwt, const tsr__j
     return TSR_OK;
 }
 
-static void set_result(tsr_jwt *jwt, const tsr__jws_header *hd, const tsr_key *key,
-                       tsr_error *err)
+static void set_result(tsr_jwt *jwt, const tsr__jws_header *hd, const tsr_key *key, tsr_error *err)
 {
     jwt->ok = true;
     jwt->alg = hd->alg;
@@ -777,8 +782,8 @@ static tsr_err verify_into(const tsr_verifier *v, const char *token, size_t len,
 /* The JWS-level variant for the conformance suites (see internal.h): the
  * payload only has to be strict base64url; it is kept as bytes with no
  * JSON tokens, so the claim getters find nothing. */
-static tsr_err verify_jws_into(const tsr_verifier *v, const char *token, size_t len,
-                               tsr_jwt *jwt, tsr_error *err)
+static tsr_err verify_jws_into(const tsr_verifier *v, const char *token, size_t len, tsr_jwt *jwt,
+                               tsr_error *err)
 {
     tsr__jws_parts parts;
     tsr__jws_header hd;
@@ -789,8 +794,8 @@ static tsr_err verify_jws_into(const tsr_verifier *v, const char *token, size_t 
     if (rc == TSR_OK && !segment_reserve(p, tsr_b64url_decoded_max(parts.payload.len), 0)) {
         rc = tsr__fail(err, TSR_ERR_NOMEM, "payload buffer");
     }
-    if (rc == TSR_OK && tsr_b64url_decode(parts.payload.ptr, parts.payload.len, p->bytes, p->cap,
-                                          &n) != TSR_OK) {
+    if (rc == TSR_OK &&
+        tsr_b64url_decode(parts.payload.ptr, parts.payload.len, p->bytes, p->cap, &n) != TSR_OK) {
         rc = tsr__fail(err, TSR_ERR_MALFORMED, "payload is not valid base64url");
     }
     if (rc == TSR_OK) {
@@ -827,8 +832,8 @@ static tsr_err verify_entry(const tsr_verifier *v, const char *token, size_t len
         }
         jwt = tmp;
     }
-    tsr_err rc = full ? verify_into(v, token, len, now, jwt, err)
-                      : verify_jws_into(v, token, len, jwt, err);
+    tsr_err rc =
+        full ? verify_into(v, token, len, now, jwt, err) : verify_jws_into(v, token, len, jwt, err);
     tsr_jwt_free(tmp);
     return rc;
 }
@@ -839,8 +844,8 @@ tsr_err tsr_verifier_verify(const tsr_verifier *v, const char *token, size_t len
     return verify_entry(v, token, len, now, jwt, true, err);
 }
 
-tsr_err tsr__verifier_verify_jws(const tsr_verifier *v, const char *token, size_t len,
-                                 tsr_jwt *jwt, tsr_error *err)
+tsr_err tsr__verifier_verify_jws(const tsr_verifier *v, const char *token, size_t len, tsr_jwt *jwt,
+                                 tsr_error *err)
 {
     return verify_entry(v, token, len, 0, jwt, false, err);
 }
@@ -885,8 +890,7 @@ static long find_claim(const tsr_jwt *jwt, const char *name)
     return tsr__json_find(&jwt->payload.doc, 0, name, strlen(name));
 }
 
-tsr_err tsr_jwt_get_string(const tsr_jwt *jwt, const char *name, char *buf, size_t cap,
-                           size_t *len)
+tsr_err tsr_jwt_get_string(const tsr_jwt *jwt, const char *name, char *buf, size_t cap, size_t *len)
 {
     if (len != NULL) {
         *len = 0;

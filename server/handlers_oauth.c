@@ -125,7 +125,8 @@ static bool client_auth(req *r, char id_out[STORE_ID_MAX])
         return false;
     }
     /* EVP_DecodeBlock counts padding as zero bytes; drop them. */
-    size_t len = (size_t)m - (h[n - 1] == '=') - (h[n - 2] == '=');
+    size_t pad = (h[n - 1] == '=' ? 1u : 0u) + (h[n - 2] == '=' ? 1u : 0u);
+    size_t len = (size_t)m - pad;
     unsigned char *colon = memchr(dec, ':', len);
     bool ok = false;
     if (colon != NULL && memchr(dec, '\0', len) == NULL) {

@@ -207,7 +207,16 @@ static void put_locked(vcache *vc, map *m, const char *key, int64_t a, int64_t b
 
 void vcache_set_user(vcache *vc, const char *sub, int64_t version, bool disabled)
 {
-    put_locked(vc, &vc->users, sub, version, disabled);
+    /* A writer may hold a user record read before a concurrent bump that a
+     * reload already brought in; never move a version backwards. */
+    pthread_mutex_lock(&vc->wlock);
+    pthread_rwlock_wrlock(&vc->lock);
+    const entry *e = map_find(&vc->users, sub);
+    if ((e == NULL || e->a <= version) && map_put(&vc->users, sub, version, disabled) != 0) {
+        log_error("verify cache: out of memory; the next reload repairs it");
+    }
+    pthread_rwlock_unlock(&vc->lock);
+    pthread_mutex_unlock(&vc->wlock);
 }
 
 void vcache_deny(vcache *vc, const char *jti, int64_t exp)

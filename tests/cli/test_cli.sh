@@ -313,7 +313,7 @@ for none in none None NONE nOnE; do
 done
 # An unsecured JWS (RFC 7515 A.5 shape: empty third segment) is refused by the
 # token splitter already, before the header is read: malformed.
-rejects "unsecured JWS, empty signature" malformed "$("${TOOL[@]}" unsigned '{"alg":"none"}' "$P")" "${HSV[@]}"
+rejects "unsecured JWS, empty signature" alg_not_allowed "$("${TOOL[@]}" unsigned '{"alg":"none"}' "$P")" "${HSV[@]}"
 rejects "crit names an unknown header" crit_unsupported "$(hs '{"alg":"HS256","crit":["x-ext"],"x-ext":1}' "$P")" "${HSV[@]}"
 rejects "nested JWT (cty JWT)" unsupported "$(hs '{"alg":"HS256","cty":"JWT"}' "$P")" "${HSV[@]}"
 rejects "duplicate header member" malformed "$(hs '{"alg":"HS256","alg":"HS256"}' "$P")" "${HSV[@]}"

@@ -22,14 +22,25 @@ export async function startServer(options = {}, { args = [], env = {} } = {}) {
     '--listen', '127.0.0.1:0', '--config', cfg, ...args],
   { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   let log = '';
+  // Up to 30 s: the first start generates the signing key (RSA-3072 can take
+  // seconds on a loaded machine). On failure the child is killed and the
+  // data removed, so a failed start never leaves a process behind.
+  let started = false;
   const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ready line:\n${log}`)), 10000);
+    const fail = (why) => {
+      if (started) return;
+      started = true;
+      proc.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+      reject(new Error(`${why}:\n${log}`));
+    };
+    const timer = setTimeout(() => fail('no ready line'), 30000);
     proc.stderr.on('data', (d) => {
       log += d.toString();
       const m = /ready on (http:\/\/127\.0\.0\.1:\d+)/.exec(log);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
+      if (m && !started) { started = true; clearTimeout(timer); resolve(m[1]); }
     });
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`exited ${code}:\n${log}`)); });
+    proc.on('exit', (code) => { clearTimeout(timer); fail(`exited ${code}`); });
   });
   const server = {
     url, dir, cfg, data: join(dir, 'data'), proc,

@@ -46,9 +46,8 @@ char *tst_mint_raw(const tsr_key *key, tsr_alg alg, const char *h_b64, const cha
     snprintf(input, in_len + 1, "%s.%s", h_b64, p_b64);
     size_t sig_len = tsr__crypto_sig_max(key, alg);
     unsigned char *sig = malloc(sig_len ? sig_len : 1);
-    if (sig == NULL ||
-        tsr__crypto_sign(key, alg, (const unsigned char *)input, in_len, sig, &sig_len, NULL) !=
-            TSR_OK) {
+    if (sig == NULL || tsr__crypto_sign(key, alg, (const unsigned char *)input, in_len, sig,
+                                        &sig_len, NULL) != TSR_OK) {
         die("tsr__crypto_sign");
     }
     char *s = tst_b64(sig, sig_len);
@@ -59,8 +58,7 @@ char *tst_mint_raw(const tsr_key *key, tsr_alg alg, const char *h_b64, const cha
     return tok;
 }
 
-char *tst_mint(const tsr_key *key, tsr_alg alg, const char *header_json,
-               const char *payload_json)
+char *tst_mint(const tsr_key *key, tsr_alg alg, const char *header_json, const char *payload_json)
 {
     char *h = tst_b64(header_json, strlen(header_json));
     char *p = tst_b64(payload_json, strlen(payload_json));

@@ -16,8 +16,7 @@ char *tst_b64(const void *data, size_t len);
 
 /* b64(header) "." b64(payload) "." b64(signature over the first two parts
  * with `key` under `alg`). malloc'd; aborts the test program on failure. */
-char *tst_mint(const tsr_key *key, tsr_alg alg, const char *header_json,
-               const char *payload_json);
+char *tst_mint(const tsr_key *key, tsr_alg alg, const char *header_json, const char *payload_json);
 
 /* Like tst_mint with segments given already encoded (any bytes, not
  * checked): signs "h.p" as is. */

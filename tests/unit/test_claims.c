@@ -88,12 +88,19 @@ static void dates_must_be_numbers(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "{\"exp\":\"1700000000\"}", "{\"exp\":null}", "{\"exp\":true}", "{\"exp\":[1]}",
-        "{\"exp\":{}}", "{\"exp\":2000000000,\"nbf\":\"0\"}",
+        "{\"exp\":\"1700000000\"}",
+        "{\"exp\":null}",
+        "{\"exp\":true}",
+        "{\"exp\":[1]}",
+        "{\"exp\":{}}",
+        "{\"exp\":2000000000,\"nbf\":\"0\"}",
         "{\"exp\":2000000000,\"iat\":false}",
         /* Out of the int64 range: refused, not clamped. */
-        "{\"exp\":9223372036854775808}", "{\"exp\":1e19}", "{\"exp\":-9223372036854775809}",
-        "{\"exp\":1e400}", "{\"exp\":2000000000,\"nbf\":-1e30}",
+        "{\"exp\":9223372036854775808}",
+        "{\"exp\":1e19}",
+        "{\"exp\":-9223372036854775809}",
+        "{\"exp\":1e400}",
+        "{\"exp\":2000000000,\"nbf\":-1e30}",
         "{\"exp\":2000000000,\"iat\":123456789012345678901234567890}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -146,8 +153,7 @@ static void required_claims(void **state)
     p.req_len[1] = 5;
     p.nreq = 2;
     assert_int_equal(check_p(&p, "{\"exp\":2000000000,\"jti\":\"x\"}", 0), TSR_ERR_MISSING_CLAIM);
-    assert_int_equal(check_p(&p, "{\"exp\":2000000000,\"scope\":\"x\"}", 0),
-                     TSR_ERR_MISSING_CLAIM);
+    assert_int_equal(check_p(&p, "{\"exp\":2000000000,\"scope\":\"x\"}", 0), TSR_ERR_MISSING_CLAIM);
     /* Present means present, whatever the value. */
     assert_int_equal(check_p(&p, "{\"exp\":2000000000,\"jti\":null,\"scope\":[]}", 0), TSR_OK);
     /* Presence comes before times. */
@@ -309,10 +315,8 @@ static void time_check_order(void **state)
     (void)state;
     /* Expired and not yet valid at once: exp is checked first. */
     assert_int_equal(check("{\"exp\":10,\"nbf\":100}", 50), TSR_ERR_EXPIRED);
-    assert_int_equal(check("{\"exp\":1000,\"nbf\":100,\"iat\":500}", 50),
-                     TSR_ERR_NOT_YET_VALID);
-    assert_int_equal(check("{\"exp\":1000,\"nbf\":10,\"iat\":500}", 50),
-                     TSR_ERR_ISSUED_IN_FUTURE);
+    assert_int_equal(check("{\"exp\":1000,\"nbf\":100,\"iat\":500}", 50), TSR_ERR_NOT_YET_VALID);
+    assert_int_equal(check("{\"exp\":1000,\"nbf\":10,\"iat\":500}", 50), TSR_ERR_ISSUED_IN_FUTURE);
 }
 
 /* ---- iss, sub, aud ---- */

@@ -354,6 +354,49 @@ static void test_rejects_weak_keys(void **state)
     tsr_key_free(k);
 }
 
+/* Wycheproof's ROCA-vulnerable RSA key (json_web_key_test.json). */
+static json_t *roca_jwk(void)
+{
+    json_t *root = tst_load_vector_json("wycheproof/testvectors_v1/json_web_key_test.json");
+    json_t *found = NULL;
+    size_t gi;
+    json_t *g;
+    json_array_foreach(json_object_get(root, "testGroups"), gi, g) {
+        json_t *keys = json_object_get(json_object_get(g, "public"), "keys");
+        size_t i;
+        json_t *k;
+        json_array_foreach(keys, i, k) {
+            const char *kid = json_string_value(json_object_get(k, "kid"));
+            if (found == NULL && kid != NULL && strcmp(kid, "kid-rsa-roca-sign") == 0) {
+                found = json_deep_copy(k);
+            }
+        }
+    }
+    json_decref(root);
+    assert_non_null(found);
+    return found;
+}
+
+static void test_rejects_roca_key(void **state)
+{
+    (void)state;
+    json_t *k = roca_jwk();
+    char *s = dump(k);
+    assert_refused(s, TSR_ERR_KEY_WEAK);
+    free(s);
+    /* the same key without its alg, and the RFC keys, are told apart */
+    json_object_del(k, "alg");
+    s = dump(k);
+    assert_refused(s, TSR_ERR_KEY_WEAK);
+    free(s);
+    json_decref(k);
+    json_t *rsa = rfc_key("rfc7638-3.1.json", "key");
+    s = dump(rsa);
+    tsr_key_free(must_load(s));
+    free(s);
+    json_decref(rsa);
+}
+
 /* ------------------------------------------------------------ material consistency */
 
 static void test_rejects_inconsistent_material(void **state)
@@ -933,6 +976,7 @@ int main(void)
         cmocka_unit_test(test_rejects_unknown_kty_crv_alg),
         cmocka_unit_test(test_rejects_alg_inconsistent_with_key),
         cmocka_unit_test(test_rejects_weak_keys),
+        cmocka_unit_test(test_rejects_roca_key),
         cmocka_unit_test(test_rejects_inconsistent_material),
         cmocka_unit_test(test_rejects_rsa_leading_zero),
         cmocka_unit_test(test_use_and_key_ops),

@@ -24,6 +24,13 @@
 
 #define ED_X "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"
 #define ED_KEY "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":\"ed\",\"x\":\"" ED_X "\"}"
+/* Wycheproof json_web_key_test.json kid-rsa-roca-sign: ROCA-vulnerable. */
+#define ROCA_KEY \
+    "{\"alg\":\"RS256\",\"use\":\"sig\",\"n\":\"AanFpofbj7KjD4Lf-N2hVMKR7yewSyXhhbirIMTGpfYEh" \
+    "Z_lnt5UoK98DnKIgArXGTu3MaW_HhFw16HGaTDUHqPrId7fe4r11CqRw09yBFuW79V8sYIwHdzCaWflUI6auImYb" \
+    "VfoN9_nD5n8N8SY9DwXw7mwZM9wREPXoDPgOoIWl6q_MPsp7n0zs3Z5ZaiQWOOzl1S9OhwAfSiiOwz6efnXEaxuT" \
+    "EtPd7BjSx7NaFka8Dx9U7YqXy2RFj1O9PjyaDGuRh7YXsX3iMUSP_wSyHQg_c_qHRtKUsNSGCT7OZg0hzm2Kphtj" \
+    "nayKJvC64vAbROBR4Ubg6Bxg9IQVZ-QYyE\",\"e\":\"AQAB\",\"kid\":\"kid-rsa-roca-sign\",\"kty\":\"RSA\"}"
 #define WEAK_OCT "{\"kty\":\"oct\",\"kid\":\"weak\",\"k\":\"GawgguFyGrWKav7AX4VKUg\"}"
 
 static tsr_err load_set(const char *json, tsr_keyset **out)
@@ -118,6 +125,24 @@ static void test_rejects_none_usable(void **state)
                        TSR_ERR_KEY_NOT_FOUND);
 }
 
+static void test_rejects_mixed_private_public(void **state)
+{
+    (void)state;
+    /* Wycheproof MixedKeySet: an HMAC secret beside a public key */
+    char *priv = rfc_set("rfc7515-A.3.json"); /* EC P-256 private */
+    char buf[4096];
+    assert_set_refused("{\"keys\":[{\"kty\":\"oct\",\"kid\":\"h\",\"k\":"
+                       "\"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow\"},"
+                       ED_KEY "]}",
+                       TSR_ERR_KEY_INVALID);
+    /* a private asymmetric key beside a public one */
+    snprintf(buf, sizeof buf, "{\"keys\":[%s," ED_KEY "]}", priv);
+    assert_set_refused(buf, TSR_ERR_KEY_INVALID);
+    /* skipped members do not count: the weak secret is left out first */
+    assert_set_kids("{\"keys\":[" WEAK_OCT "," ED_KEY "]}", "ed");
+    free(priv);
+}
+
 static void test_caps(void **state)
 {
     (void)state;
@@ -186,6 +211,7 @@ static void test_skipping_rules(void **state)
         "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":\"es521\",\"alg\":\"ES521\",\"x\":\"" ED_X "\"}",
         "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":\"mismatch\",\"alg\":\"ES256\",\"x\":\"" ED_X "\"}",
         "{\"kty\":\"oct\",\"kid\":\"a128kw\",\"alg\":\"A128KW\",\"k\":\"GawgguFyGrWKav7AX4VKUg\"}",
+        ROCA_KEY,
         /* not on the curve */
         ("{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"offcurve\","
          "\"x\":\"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\","
@@ -331,6 +357,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rejects_broken_structure),
         cmocka_unit_test(test_rejects_none_usable),
+        cmocka_unit_test(test_rejects_mixed_private_public),
         cmocka_unit_test(test_caps),
         cmocka_unit_test(test_skipping_rules),
         cmocka_unit_test(test_rfc7517_sets),

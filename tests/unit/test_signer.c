@@ -445,6 +445,47 @@ static void test_explicit_values_win_and_claims_unchanged(void **state)
     tsr_key_free(hs);
 }
 
+/* Signs `json` merged into a claim set and returns the result code. */
+static tsr_err sign_merged(const tsr_signer *s, const char *json)
+{
+    tsr_claims *c = NULL;
+    assert_int_equal(tsr_claims_new(&c, NULL), TSR_OK);
+    assert_int_equal(tsr_claims_merge_json(c, json, strlen(json), NULL), TSR_OK);
+    char *tok = (char *)(uintptr_t)1; /* must be reset to NULL on failure */
+    tsr_err rc = tsr_signer_sign_claims(s, c, NOW, &tok, NULL, NULL);
+    if (rc != TSR_OK) {
+        assert_null(tok);
+    }
+    tsr_free(tok);
+    tsr_claims_free(c);
+    return rc;
+}
+
+static void test_registered_claims_must_have_verifiable_types(void **state)
+{
+    (void)state;
+    tsr_key *hs = load_jwk(hs256_jwk);
+    tsr_signer *s = NULL;
+    assert_int_equal(tsr_signer_new(hs, TSR_ALG_HS256, NULL, NULL, &s, NULL), TSR_OK);
+    static const char *const bad[] = {
+        "{\"exp\":\"soon\"}", "{\"nbf\":true}",     "{\"iat\":null}",
+        "{\"exp\":1e300}",     "{\"iss\":42}",       "{\"sub\":[\"a\"]}",
+        "{\"jti\":{}}",        "{\"aud\":{\"a\":1}}", "{\"aud\":[\"a\",1]}",
+        "{\"aud\":[]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (sign_merged(s, bad[i]) != TSR_ERR_MALFORMED) {
+            fail_msg("signed claims no verifier accepts: %s", bad[i]);
+        }
+    }
+    /* The controls: the same claims with the right types sign. */
+    assert_int_equal(sign_merged(s, "{\"exp\":1700000100.5,\"iss\":\"x\",\"aud\":[\"a\",\"b\"]}"),
+                     TSR_OK);
+    assert_int_equal(sign_merged(s, "{\"aud\":\"a\",\"sub\":\"s\",\"jti\":\"j\"}"), TSR_OK);
+    tsr_signer_free(s);
+    tsr_key_free(hs);
+}
+
 static void test_ttl_and_defaults_mask(void **state)
 {
     (void)state;
@@ -644,6 +685,7 @@ int main(void)
         cmocka_unit_test(test_sign_payload_as_is_matches_openssl_hmac),
         cmocka_unit_test(test_defaults_present_and_correct),
         cmocka_unit_test(test_explicit_values_win_and_claims_unchanged),
+        cmocka_unit_test(test_registered_claims_must_have_verifiable_types),
         cmocka_unit_test(test_ttl_and_defaults_mask),
         cmocka_unit_test(test_audience_string_then_array),
         cmocka_unit_test(test_round_trip_every_alg),

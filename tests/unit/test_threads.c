@@ -96,15 +96,18 @@ static void shared_verifier(void **state)
     const char *hh = "{\"alg\":\"HS256\",\"kid\":\"h\"}";
     const char *eh = "{\"alg\":\"ES256\",\"kid\":\"e\"}";
     size_t n = 0;
-    sh.tokens[n] = tst_mint(hk, TSR_ALG_HS256, hh, "{\"sub\":\"s0\",\"aud\":\"api\",\"exp\":1800000000}");
+    sh.tokens[n] =
+        tst_mint(hk, TSR_ALG_HS256, hh, "{\"sub\":\"s0\",\"aud\":\"api\",\"exp\":1800000000}");
     sh.expect[n] = TSR_OK;
     sh.subs[n++] = "s0";
-    sh.tokens[n] = tst_mint(ek, TSR_ALG_ES256, eh, "{\"sub\":\"s1\",\"aud\":\"api\",\"exp\":1800000000}");
+    sh.tokens[n] =
+        tst_mint(ek, TSR_ALG_ES256, eh, "{\"sub\":\"s1\",\"aud\":\"api\",\"exp\":1800000000}");
     sh.expect[n] = TSR_OK;
     sh.subs[n++] = "s1";
     sh.tokens[n] = tst_mint(hk, TSR_ALG_HS256, hh, "{\"sub\":\"s2\",\"aud\":\"api\",\"exp\":1}");
     sh.expect[n++] = TSR_ERR_EXPIRED;
-    sh.tokens[n] = tst_mint(ek, TSR_ALG_ES256, eh, "{\"sub\":\"s3\",\"aud\":\"x\",\"exp\":1800000000}");
+    sh.tokens[n] =
+        tst_mint(ek, TSR_ALG_ES256, eh, "{\"sub\":\"s3\",\"aud\":\"x\",\"exp\":1800000000}");
     sh.expect[n++] = TSR_ERR_AUD_MISMATCH;
     sh.tokens[n] = tst_mint(hk, TSR_ALG_HS256, eh, "{\"sub\":\"s4\",\"exp\":1800000000}");
     sh.expect[n++] = TSR_ERR_BAD_SIGNATURE;

@@ -23,9 +23,10 @@
 #include "mint.h"
 
 #define NOW 1700000000
-#define CLAIMS "{\"iss\":\"https://issuer.example\",\"sub\":\"alice\",\"aud\":\"api\"," \
-               "\"iat\":1699999990,\"nbf\":1699999990,\"exp\":1700000600,\"jti\":\"j1\"," \
-               "\"scope\":\"read write\",\"n\":42}"
+#define CLAIMS                                                                                     \
+    "{\"iss\":\"https://issuer.example\",\"sub\":\"alice\",\"aud\":\"api\","                       \
+    "\"iat\":1699999990,\"nbf\":1699999990,\"exp\":1700000600,\"jti\":\"j1\","                     \
+    "\"scope\":\"read write\",\"n\":42}"
 
 static const unsigned char secret1[32] = "0123456789abcdef0123456789abcdef";
 static const unsigned char secret2[32] = "fedcba9876543210fedcba9876543210";
@@ -363,9 +364,8 @@ static void header_rules_end_to_end(void **state)
     assert_int_equal(mint_verify(v, "{\"alg\":\"HS256\",\"kid\":7}", CLAIMS), TSR_ERR_MALFORMED);
     /* ES256 is allowed but no key can verify it. */
     assert_int_equal(mint_verify(v, "{\"alg\":\"ES256\"}", CLAIMS), TSR_ERR_KEY_NOT_FOUND);
-    assert_int_equal(mint_verify(v, "{\"alg\":\"HS256\",\"b64\":true,\"x5u\":\"https://x\"}",
-                                 CLAIMS),
-                     TSR_OK);
+    assert_int_equal(
+        mint_verify(v, "{\"alg\":\"HS256\",\"b64\":true,\"x5u\":\"https://x\"}", CLAIMS), TSR_OK);
     tsr_verifier_free(v);
 }
 
@@ -400,9 +400,9 @@ static void alg_confusion_public_key_as_hmac_secret(void **state)
     tsr_policy *p = policy_for("ES256,HS256");
     tsr_verifier *v = make_verifier(p, s);
     tsr_key *hmac = NULL;
-    assert_int_equal(tsr_key_from_secret((const unsigned char *)pub, strlen(pub), TSR_ALG_HS256,
-                                         &hmac, NULL),
-                     TSR_OK);
+    assert_int_equal(
+        tsr_key_from_secret((const unsigned char *)pub, strlen(pub), TSR_ALG_HS256, &hmac, NULL),
+        TSR_OK);
     char *t = tst_mint(hmac, TSR_ALG_HS256, "{\"alg\":\"HS256\"}", "{\"exp\":1800000000}");
     assert_int_equal(verify(v, t, NULL), TSR_ERR_KEY_NOT_FOUND);
     free(t);
@@ -544,8 +544,8 @@ static void key_selection_filters_by_alg(void **state)
     tsr_policy *p = policy_for("HS256,ES256");
     tsr_verifier *v = make_verifier(p, s);
     /* Same kid, but only one key is usable for each alg. */
-    char *t = tst_mint(ek, TSR_ALG_ES256, "{\"alg\":\"ES256\",\"kid\":\"same\"}",
-                       "{\"exp\":1800000000}");
+    char *t =
+        tst_mint(ek, TSR_ALG_ES256, "{\"alg\":\"ES256\",\"kid\":\"same\"}", "{\"exp\":1800000000}");
     assert_int_equal(verify(v, t, NULL), TSR_OK);
     free(t);
     t = tst_mint(hk, TSR_ALG_HS256, "{\"alg\":\"HS256\"}", "{\"exp\":1800000000}");
@@ -622,51 +622,63 @@ static void policy_checks(void **state)
     assert_int_equal(mint_verify(v, "{\"alg\":\"HS256\"}", CLAIMS), TSR_ERR_TYP_MISMATCH);
     assert_int_equal(mint_verify(v, "{\"alg\":\"HS256\",\"typ\":\"at+jwt\"}", CLAIMS),
                      TSR_ERR_TYP_MISMATCH);
-    assert_int_equal(mint_verify(v, h, "{\"iss\":\"https://issuer.example\",\"sub\":\"alice\","
-                                       "\"aud\":\"api\",\"iat\":1699999990,\"exp\":1700000600}"),
+    assert_int_equal(mint_verify(v, h,
+                                 "{\"iss\":\"https://issuer.example\",\"sub\":\"alice\","
+                                 "\"aud\":\"api\",\"iat\":1699999990,\"exp\":1700000600}"),
                      TSR_ERR_MISSING_CLAIM);
-    assert_int_equal(mint_verify(v, h, "{\"iss\":\"https://issuer.example\",\"sub\":\"alice\","
-                                       "\"aud\":\"api\",\"scope\":\"x\",\"exp\":1700000600}"),
+    assert_int_equal(mint_verify(v, h,
+                                 "{\"iss\":\"https://issuer.example\",\"sub\":\"alice\","
+                                 "\"aud\":\"api\",\"scope\":\"x\",\"exp\":1700000600}"),
                      TSR_ERR_MISSING_CLAIM);
-    assert_int_equal(mint_verify(v, h, "{\"iss\":\"https://issuer.example\",\"sub\":\"alice\","
-                                       "\"aud\":\"api\",\"scope\":\"x\",\"iat\":1699999934,"
-                                       "\"exp\":1700000600}"),
+    assert_int_equal(mint_verify(v, h,
+                                 "{\"iss\":\"https://issuer.example\",\"sub\":\"alice\","
+                                 "\"aud\":\"api\",\"scope\":\"x\",\"iat\":1699999934,"
+                                 "\"exp\":1700000600}"),
                      TSR_ERR_TOO_OLD);
-    assert_int_equal(mint_verify(v, h, "{\"iss\":\"https://issuer.example\",\"sub\":\"alice\","
-                                       "\"aud\":\"api\",\"scope\":\"x\",\"iat\":1699999935,"
-                                       "\"exp\":1700000600}"),
+    assert_int_equal(mint_verify(v, h,
+                                 "{\"iss\":\"https://issuer.example\",\"sub\":\"alice\","
+                                 "\"aud\":\"api\",\"scope\":\"x\",\"iat\":1699999935,"
+                                 "\"exp\":1700000600}"),
                      TSR_OK);
-    assert_int_equal(mint_verify(v, h, "{\"iss\":\"https://issuer.example\",\"sub\":\"alice\","
-                                       "\"aud\":\"api\",\"scope\":\"x\",\"iat\":1699999990,"
-                                       "\"exp\":1699999995}"),
+    assert_int_equal(mint_verify(v, h,
+                                 "{\"iss\":\"https://issuer.example\",\"sub\":\"alice\","
+                                 "\"aud\":\"api\",\"scope\":\"x\",\"iat\":1699999990,"
+                                 "\"exp\":1699999995}"),
                      TSR_ERR_EXPIRED);
-    assert_int_equal(mint_verify(v, h, "{\"iss\":\"https://issuer.example\",\"sub\":\"alice\","
-                                       "\"aud\":\"api\",\"scope\":\"x\",\"iat\":1699999990,"
-                                       "\"exp\":1699999996}"),
+    assert_int_equal(mint_verify(v, h,
+                                 "{\"iss\":\"https://issuer.example\",\"sub\":\"alice\","
+                                 "\"aud\":\"api\",\"scope\":\"x\",\"iat\":1699999990,"
+                                 "\"exp\":1699999996}"),
                      TSR_OK);
-    assert_int_equal(mint_verify(v, h, "{\"iss\":\"https://issuer.example\",\"sub\":\"alice\","
-                                       "\"aud\":\"api\",\"scope\":\"x\",\"iat\":1699999990,"
-                                       "\"nbf\":1700000006,\"exp\":1700000600}"),
+    assert_int_equal(mint_verify(v, h,
+                                 "{\"iss\":\"https://issuer.example\",\"sub\":\"alice\","
+                                 "\"aud\":\"api\",\"scope\":\"x\",\"iat\":1699999990,"
+                                 "\"nbf\":1700000006,\"exp\":1700000600}"),
                      TSR_ERR_NOT_YET_VALID);
-    assert_int_equal(mint_verify(v, h, "{\"iss\":\"https://issuer.example\",\"sub\":\"alice\","
-                                       "\"aud\":\"api\",\"scope\":\"x\",\"iat\":1700000006,"
-                                       "\"exp\":1700000600}"),
+    assert_int_equal(mint_verify(v, h,
+                                 "{\"iss\":\"https://issuer.example\",\"sub\":\"alice\","
+                                 "\"aud\":\"api\",\"scope\":\"x\",\"iat\":1700000006,"
+                                 "\"exp\":1700000600}"),
                      TSR_ERR_ISSUED_IN_FUTURE);
-    assert_int_equal(mint_verify(v, h, "{\"iss\":\"https://evil\",\"sub\":\"alice\","
-                                       "\"aud\":\"api\",\"scope\":\"x\",\"iat\":1699999990,"
-                                       "\"exp\":1700000600}"),
+    assert_int_equal(mint_verify(v, h,
+                                 "{\"iss\":\"https://evil\",\"sub\":\"alice\","
+                                 "\"aud\":\"api\",\"scope\":\"x\",\"iat\":1699999990,"
+                                 "\"exp\":1700000600}"),
                      TSR_ERR_ISS_MISMATCH);
-    assert_int_equal(mint_verify(v, h, "{\"iss\":\"https://issuer.example\",\"sub\":\"bob\","
-                                       "\"aud\":\"api\",\"scope\":\"x\",\"iat\":1699999990,"
-                                       "\"exp\":1700000600}"),
+    assert_int_equal(mint_verify(v, h,
+                                 "{\"iss\":\"https://issuer.example\",\"sub\":\"bob\","
+                                 "\"aud\":\"api\",\"scope\":\"x\",\"iat\":1699999990,"
+                                 "\"exp\":1700000600}"),
                      TSR_ERR_SUB_MISMATCH);
-    assert_int_equal(mint_verify(v, h, "{\"iss\":\"https://issuer.example\",\"sub\":\"alice\","
-                                       "\"aud\":[\"x\",\"y\"],\"scope\":\"x\","
-                                       "\"iat\":1699999990,\"exp\":1700000600}"),
+    assert_int_equal(mint_verify(v, h,
+                                 "{\"iss\":\"https://issuer.example\",\"sub\":\"alice\","
+                                 "\"aud\":[\"x\",\"y\"],\"scope\":\"x\","
+                                 "\"iat\":1699999990,\"exp\":1700000600}"),
                      TSR_ERR_AUD_MISMATCH);
-    assert_int_equal(mint_verify(v, h, "{\"iss\":\"https://issuer.example\",\"sub\":\"alice\","
-                                       "\"aud\":[\"x\",\"api\"],\"scope\":\"x\","
-                                       "\"iat\":1699999990,\"exp\":1700000600}"),
+    assert_int_equal(mint_verify(v, h,
+                                 "{\"iss\":\"https://issuer.example\",\"sub\":\"alice\","
+                                 "\"aud\":[\"x\",\"api\"],\"scope\":\"x\","
+                                 "\"iat\":1699999990,\"exp\":1700000600}"),
                      TSR_OK);
     assert_int_equal(mint_verify(v, "{\"alg\":\"HS256\",\"typ\":\"application/jwt\"}", CLAIMS),
                      TSR_OK);
