@@ -382,6 +382,7 @@ out:
         BN_clear_free(bn[i]);
     }
     if (rc != TSR_OK) {
+        ERR_clear_error(); /* OpenSSL's reasons stay out of the caller's queue */
         tsr__ck_free(ck);
         if (bits != NULL) {
             *bits = 0;
@@ -474,6 +475,7 @@ out:
     OSSL_PARAM_BLD_free(bld);
     BN_clear_free(priv);
     if (rc != TSR_OK) {
+        ERR_clear_error();
         tsr__ck_free(ck);
         return rc;
     }
@@ -527,6 +529,20 @@ static bool pem_is(const char *pem, size_t len, const char *label)
     return n > 0 && len - i >= (size_t)n && memcmp(pem + i, head, (size_t)n) == 0;
 }
 
+/* Whether what remains in a memory BIO is only blank characters. */
+static bool only_blanks_left(BIO *bio)
+{
+    char *rest = NULL;
+    long n = BIO_get_mem_data(bio, &rest);
+    for (long i = 0; i < n; i++) {
+        char c = rest[i];
+        if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Decodes exactly one PEM block named `label` into a DER EVP_PKEY. */
 static EVP_PKEY *pem_decode(const char *pem, size_t len, bool priv)
 {
@@ -540,8 +556,8 @@ static EVP_PKEY *pem_decode(const char *pem, size_t len, bool priv)
         goto out;
     }
     const char *want = priv ? PEM_STRING_PKCS8INF : PEM_STRING_PUBLIC;
-    if (strcmp(name, want) != 0 || header[0] != '\0') {
-        goto out; /* other kinds (RSA PRIVATE KEY, encrypted, ...) refused */
+    if (strcmp(name, want) != 0 || header[0] != '\0' || !only_blanks_left(bio)) {
+        goto out; /* other kinds (RSA PRIVATE KEY, encrypted, ...), or a second block */
     }
     const unsigned char *p = der;
     if (priv) {
@@ -670,6 +686,7 @@ tsr_err tsr__ck_pem(const char *pem, size_t len, tsr__ckey **out, tsr_kty *kty,
     }
     EVP_PKEY *pkey = pem_decode(pem, len, priv);
     if (pkey == NULL) {
+        ERR_clear_error();
         return tsr__fail(err, TSR_ERR_MALFORMED, "PEM key could not be decoded");
     }
     tsr__ckey *ck = ck_new((tsr_kty)0, TSR__CRV_NONE);
@@ -680,6 +697,7 @@ tsr_err tsr__ck_pem(const char *pem, size_t len, tsr__ckey **out, tsr_kty *kty,
     unsigned b = 0;
     tsr_err rc = ck_adopt(ck, pkey, priv, &b, err);
     if (rc != TSR_OK) {
+        ERR_clear_error();
         tsr__ck_free(ck);
         return rc;
     }

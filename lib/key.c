@@ -318,6 +318,9 @@ static unsigned bit_length(const buf *b)
  */
 static bool roca_fingerprint(const buf *n)
 {
+    if (n->p == NULL) {
+        return false;
+    }
     static const unsigned char primes[] = {3,   5,   7,   11,  13,  17,  19,  23,  29,  31,
                                            37,  41,  43,  47,  53,  59,  61,  67,  71,  73,
                                            79,  83,  89,  97,  101, 103, 107, 109, 113, 127,
@@ -568,6 +571,22 @@ tsr_err tsr_key_load_jwk(const char *json, size_t len, tsr_key **out, tsr_error 
 
 /* ------------------------------------------------------------ other constructors */
 
+/* The ROCA check for a key whose modulus is only in the backend (PEM). */
+static tsr_err check_roca(const tsr_key *k, tsr_error *err)
+{
+    tsr__ck_export ex;
+    tsr_err rc = tsr__ck_export_params(k->ck, TSR_KTY_RSA, false, &ex, err);
+    if (rc != TSR_OK) {
+        return rc;
+    }
+    buf n = {ex.buf[0], ex.len[0]};
+    if (roca_fingerprint(&n)) {
+        rc = tsr__fail(err, TSR_ERR_KEY_WEAK, "RSA modulus has the ROCA fingerprint");
+    }
+    tsr__ck_export_free(&ex);
+    return rc;
+}
+
 tsr_err tsr_key_load_pem(const char *pem, size_t len, tsr_key **out, tsr_error *err)
 {
     tsr__ckey *ck = NULL;
@@ -598,6 +617,9 @@ tsr_err tsr_key_load_pem(const char *pem, size_t len, tsr_key **out, tsr_error *
     k->bits = bits;
     k->is_private = priv;
     rc = check_strength(k, err);
+    if (rc == TSR_OK && kty == TSR_KTY_RSA) {
+        rc = check_roca(k, err);
+    }
     if (rc != TSR_OK) {
         tsr_key_free(k);
         return rc;

@@ -239,13 +239,14 @@ static char *join_parts(char *const *parts, size_t n, size_t total)
     if (s == NULL) {
         return NULL;
     }
-    size_t w = 9;
-    memcpy(s, "{\"keys\":[", 9);
+    static const char head[] = "{\"keys\":[";
+    size_t w = sizeof head - 1;
+    memcpy(s, head, sizeof head);
     for (size_t i = 0; i < n; i++) {
         if (parts[i] == NULL) {
             continue;
         }
-        if (w > 9) {
+        if (w > sizeof head - 1) {
             s[w++] = ',';
         }
         size_t len = strlen(parts[i]);

@@ -78,17 +78,17 @@ make_tokens() { # alg
 }
 
 # ---------------------------------------------------------------- timing
-# Microseconds of wall time for "$@" with stdin from $IN and stdout to $OUT.
-# Bash's EPOCHREALTIME costs no process, so nothing but the command is timed.
+# Wall and CPU (user+sys) microseconds of "$@" with stdin from $IN and stdout
+# to $OUT, as "wall cpu". Bash's `time` keyword costs no extra process. CPU
+# time matters on a shared machine: it excludes the time the program spent
+# waiting for a core while other work ran.
 IN=/dev/null
 OUT=/dev/null
-wall_us() {
-  local t0 t1 rc=0
-  t0=${EPOCHREALTIME/./}
-  "$@" <"$IN" >"$OUT" || rc=$?
-  t1=${EPOCHREALTIME/./}
-  [[ $rc == 0 ]] || die "exit $rc: $*"
-  echo $((t1 - t0))
+times_us() {
+  local rc=0 TIMEFORMAT='%3R %3U %3S'
+  { time "$@" <"$IN" >"$OUT" 2>"$DATA/cmd.err"; } 2>"$DATA/time.txt" || rc=$?
+  [[ $rc == 0 ]] || { cat "$DATA/cmd.err" >&2; die "exit $rc: $*"; }
+  awk '{ printf "%d %d\n", $1 * 1e6, ($2 + $3) * 1e6 }' "$DATA/time.txt"
 }
 
 # Every line of $1 must be exactly "ok" and there must be $2 of them.
@@ -104,19 +104,24 @@ check_all_ok() { # file count what
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-# Tokens/s of one tool over one token file: the wall time of the whole batch
-# command minus the same command on empty input (process start, key load,
-# verifier build), so that a few milliseconds of startup do not distort the
-# fast HMAC runs. The output is checked every time.
+# Tokens/s of one tool over one token file, as "wall-rate cpu-rate": the
+# time of the whole batch command minus that of the same command on empty
+# input (process start, key load, verifier build), so that a few
+# milliseconds of startup do not distort the fast HMAC runs. The output is
+# checked every time.
 measure() { # name count tokfile cmd...
   local name=$1 n=$2 tok=$3; shift 3
   local full empty
   IN=$tok OUT=$DATA/out.txt
-  full=$(wall_us "${pin[@]}" "$@")
+  full=$(times_us "${pin[@]}" "$@")
   check_all_ok "$DATA/out.txt" "$n" "$name"
   IN=/dev/null OUT=/dev/null
-  empty=$(wall_us "${pin[@]}" "$@")
-  awk -v n="$n" -v f="$full" -v e="$empty" 'BEGIN { d = f - e; if (d <= 0) d = f; printf "%.1f\n", n / (d / 1e6) }'
+  empty=$(times_us "${pin[@]}" "$@")
+  awk -v n="$n" -v f="$full" -v e="$empty" 'BEGIN {
+    split(f, F, " "); split(e, E, " ")
+    w = F[1] - E[1]; if (w <= 0) w = F[1]
+    c = F[2] - E[2]; if (c <= 0) c = F[2]
+    printf "%.1f %.1f\n", n / (w / 1e6), n / (c / 1e6) }'
 }
 
 tool_cmd() { # tool alg pubkey -> prints nothing; sets CMD array
@@ -180,48 +185,53 @@ sanity() { # alg tokfile
 # the machine's load hits them alike; the ratio is the median of the
 # per-round tessera/floor ratios.
 throughput() { # tools...
-  local tools=("$@")
-  printf '| alg | tokens |'
-  for t in "${tools[@]}"; do printf ' %s tok/s |' "$t"; done
-  printf ' tessera/floor | target | met |\n|---|---|'
-  for _ in "${tools[@]}"; do printf -- '---|'; done
-  printf -- '---|---|---|\n'
+  local tools=("$@") alg
   for alg in $ALGS; do
     local tok n key
     tok=$(make_tokens "$alg")
     n=$(count_for "$alg")
     key=$DATA/$alg.pub.jwk
     sanity "$alg" "$tok"
-    declare -A rates=()
-    local ratios=()
+    local r t
     for ((r = 1; r <= REPS; r++)); do
-      local fl="" te=""
       for t in "${tools[@]}"; do
-        applicable "$t" "$alg" "$key" || { rates[$t]="n/a"; continue; }
+        applicable "$t" "$alg" "$key" || { echo "$alg $t n/a n/a $r" >>"$DATA/rates.txt"; continue; }
         local v
         v=$(measure "$t $alg" "$n" "$tok" "${CMD[@]}")
-        rates[$t]+="$v "
-        [[ $t == floor ]] && fl=$v
-        [[ $t == tessera ]] && te=$v
+        echo "$alg $t $v $r" >>"$DATA/rates.txt"
       done
-      if [[ -n $fl && -n $te ]]; then
-        ratios+=("$(awk -v a="$te" -v b="$fl" 'BEGIN { printf "%.3f", a / b }')")
-      fi
     done
-    printf '| %s | %s |' "$alg" "$n"
+  done
+}
+
+# One table from rates.txt ("alg tool wall cpu round" lines). Column 3 is
+# the wall-time rate, 4 the CPU-time rate. The ratio is the median of the
+# per-round tessera/floor ratios.
+rate_table() { # column tools...
+  local col=$1; shift
+  local tools=("$@") alg t
+  printf '| alg | tokens |'
+  for t in "${tools[@]}"; do printf ' %s tok/s |' "$t"; done
+  printf ' tessera/floor | target | met |\n|---|---|'
+  for _ in "${tools[@]}"; do printf -- '---|'; done
+  printf -- '---|---|---|\n'
+  for alg in $ALGS; do
+    printf '| %s | %s |' "$alg" "$(count_for "$alg")"
     for t in "${tools[@]}"; do
-      if [[ ${rates[$t]} == n/a ]]; then printf ' n/a |'; continue; fi
-      printf ' %.0f |' "$(tr ' ' '\n' <<<"${rates[$t]}" | grep . | median)"
+      local v
+      v=$(awk -v a="$alg" -v t="$t" -v c="$col" '$1 == a && $2 == t { print $c }' "$DATA/rates.txt")
+      if [[ -z $v || $v == n/a* ]]; then printf ' n/a |'; else printf ' %.0f |' "$(median <<<"$v")"; fi
     done
-    if ((${#ratios[@]} > 0)); then
-      local ratio target
-      ratio=$(printf '%s\n' "${ratios[@]}" | median)
-      target=$(target_for "$alg")
+    local ratio target
+    ratio=$(awk -v a="$alg" -v c="$col" '$1 == a && $2 == "floor" { f[$5] = $c }
+      $1 == a && $2 == "tessera" { te[$5] = $c }
+      END { for (r in f) if (r in te) printf "%.4f\n", te[r] / f[r] }' "$DATA/rates.txt" | median)
+    target=$(target_for "$alg")
+    if [[ -n $ratio && $ratio != 0 ]]; then
       printf ' %.3f | %s | %s |\n' "$ratio" "$target" "$(meets "$ratio" "$target")"
     else
       printf ' - | - | - |\n'
     fi
-    unset rates
   done
 }
 
@@ -356,16 +366,30 @@ main() {
   fi
   if [[ ${1:-} == --floor-modes ]]; then
     # HMAC modes for HS*, public-key modes for the rest; irrelevant ones are n/a.
-    throughput floor floor:dup floor:reinit floor:manual floor:digestverify floor:pkeyverify
+    local modes=(floor floor:dup floor:reinit floor:manual floor:digestverify floor:pkeyverify)
+    : >"$DATA/rates.txt"
+    throughput "${modes[@]}"
+    echo "By wall time:"; rate_table 3 "${modes[@]}"
+    echo "By CPU time:"; rate_table 4 "${modes[@]}"
     return
   fi
   {
     echo "## Run"
     machine
     echo
-    echo "## Single-thread throughput (median of $REPS rounds)"
+    local tools=(floor floor+jansson libjwt tessera)
+    : >"$DATA/rates.txt"
+    throughput "${tools[@]}"
+    echo "## Single-thread throughput by wall time (median of $REPS rounds)"
     echo
-    throughput floor floor+jansson libjwt tessera
+    rate_table 3 "${tools[@]}"
+    echo
+    echo "## Single-thread throughput by CPU time (user+sys; same runs)"
+    echo
+    echo "N / CPU seconds: what each program does per second of a core it has to itself. On a"
+    echo "loaded machine this is the robust comparison; wall time also measures the load."
+    echo
+    rate_table 4 "${tools[@]}"
     echo
     echo "## Two threads sharing one verifier (median of $REPS runs each)"
     echo

@@ -115,7 +115,7 @@ export function decodeJwt(token) {
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Polls `fn` until it returns true (the service reloads every reload_ms).
-export async function eventually(fn, ms = 3000) {
+export async function eventually(fn, ms = 10000) {
   const end = Date.now() + ms;
   for (;;) {
     if (await fn()) return;

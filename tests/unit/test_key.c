@@ -22,6 +22,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 
 #include "internal.h"
@@ -354,6 +355,8 @@ static void test_rejects_weak_keys(void **state)
     tsr_key_free(k);
 }
 
+static char *pem_of(EVP_PKEY *pk, bool priv, size_t *len);
+
 /* Wycheproof's ROCA-vulnerable RSA key (json_web_key_test.json). */
 static json_t *roca_jwk(void)
 {
@@ -395,6 +398,36 @@ static void test_rejects_roca_key(void **state)
     tsr_key_free(must_load(s));
     free(s);
     json_decref(rsa);
+    /* the same modulus as an SPKI PEM */
+    k = roca_jwk();
+    const char *n64 = json_string_value(json_object_get(k, "n"));
+    unsigned char n[512];
+    size_t nlen = 0;
+    assert_int_equal(tsr_b64url_decode(n64, strlen(n64), n, sizeof n, &nlen), TSR_OK);
+    json_decref(k);
+    BIGNUM *bn = BN_bin2bn(n, (int)nlen, NULL);
+    BIGNUM *be = BN_new();
+    assert_true(BN_set_word(be, 65537) == 1);
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    assert_true(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) == 1);
+    assert_true(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) == 1);
+    OSSL_PARAM *prm = OSSL_PARAM_BLD_to_param(bld);
+    EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+    EVP_PKEY *pk = NULL;
+    assert_true(EVP_PKEY_fromdata_init(pc) == 1);
+    assert_true(EVP_PKEY_fromdata(pc, &pk, EVP_PKEY_PUBLIC_KEY, prm) == 1);
+    size_t plen;
+    char *pem = pem_of(pk, false, &plen);
+    tsr_key *kp = NULL;
+    assert_int_equal(tsr_key_load_pem(pem, plen, &kp, NULL), TSR_ERR_KEY_WEAK);
+    assert_null(kp);
+    free(pem);
+    EVP_PKEY_free(pk);
+    EVP_PKEY_CTX_free(pc);
+    OSSL_PARAM_free(prm);
+    OSSL_PARAM_BLD_free(bld);
+    BN_free(bn);
+    BN_free(be);
 }
 
 /* ------------------------------------------------------------ material consistency */
@@ -637,6 +670,19 @@ static void test_pem_refusals(void **state)
         }
         EVP_PKEY_free(pk);
     }
+    /* two blocks: only one key per PEM input */
+    EVP_PKEY *e1 = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    pem = pem_of(e1, false, &len);
+    char *two = malloc(2 * len + 1);
+    memcpy(two, pem, len);
+    memcpy(two + len, pem, len + 1);
+    assert_int_equal(tsr_key_load_pem(two, 2 * len, &k, NULL), TSR_ERR_MALFORMED);
+    memcpy(two + len, "\n \n", 4); /* trailing blanks are fine */
+    assert_int_equal(tsr_key_load_pem(two, len + 3, &k, NULL), TSR_OK);
+    tsr_key_free(k);
+    free(two);
+    free(pem);
+    EVP_PKEY_free(e1);
     EVP_PKEY *weak = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
     pem = pem_of(weak, false, &len);
     assert_int_equal(tsr_key_load_pem(pem, len, &k, NULL), TSR_ERR_KEY_WEAK);
