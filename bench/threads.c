@@ -22,10 +22,14 @@
  * if a token costs the same CPU time with two threads as with one and
  * nobody sleeps, the verifier has no contention, whatever the load.
  *
+ * Thread counts are interleaved round by round (1, 2, 1, 2, ...) and the
+ * ratios are medians of per-round ratios, so a change in the machine's load
+ * between rounds does not decide the result.
+ *
  * Output per thread count: "threads ALG IMPL T=t tokens/s", "cpu ALG IMPL
- * T=t ns/token nvcsw/thread", and for t > 1 "ratio ALG IMPL T=t/T=1 r" and
- * "cpuratio ALG IMPL T=t/T=1 r" (CPU ns per token at T=1 over that at T=t:
- * 1.0 means no contention).
+ * T=t ns/token nvcsw/thread", and for the later counts "ratio ALG IMPL
+ * T=t/T=1 r" and "cpuratio ALG IMPL T=t/T=1 r" (CPU ns per token at T=1 over
+ * that at T=t: 1.0 means no contention).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -179,6 +183,70 @@ static tsr_verifier *make_verifier(const char *key_path, const char *alg, const 
     return v;
 }
 
+#define MAX_COUNTS 8
+
+typedef struct series {
+    long threads;
+    double rate[MAX_REPS], cpu[MAX_REPS], sw[MAX_REPS];
+} series;
+
+/* Prints the lines described at the top for series `k` (ratios against
+ * series 0, as the median of the per-round ratios). */
+static void report(const char *alg, const char *impl, series *all, size_t k, int reps)
+{
+    series *s = &all[k];
+    double ratio[MAX_REPS], cratio[MAX_REPS];
+
+    for (int r = 0; r < reps; r++) {
+        ratio[r] = s->rate[r] / all[0].rate[r];
+        cratio[r] = all[0].cpu[r] / s->cpu[r];
+    }
+    printf("threads %s %s T=%ld %.0f\n", alg, impl, s->threads, bench_median(s->rate, (size_t)reps));
+    printf("cpu %s %s T=%ld %.0f %.0f\n", alg, impl, s->threads,
+           bench_median(s->cpu, (size_t)reps), bench_median(s->sw, (size_t)reps));
+    if (k > 0) {
+        printf("ratio %s %s T=%ld/T=%ld %.3f\n", alg, impl, s->threads, all[0].threads,
+               bench_median(ratio, (size_t)reps));
+        printf("cpuratio %s %s T=%ld/T=%ld %.3f\n", alg, impl, s->threads, all[0].threads,
+               bench_median(cratio, (size_t)reps));
+    }
+}
+
+/* Runs every thread count of `tlist` once per round, REPS rounds: the
+ * counts are interleaved so that the machine's load drift hits them alike
+ * (running all 1-thread rounds first, then all 2-thread rounds, let a load
+ * change between them decide the ratio). */
+static int run_all(shared *sh, const char *alg, const char *impl, const char *tlist, int reps)
+{
+    static series all[MAX_COUNTS];
+    size_t n = 0;
+
+    for (const char *p = tlist; *p != '\0';) {
+        char *next = NULL;
+        long t = strtol(p, &next, 10);
+        if (next == p || t < 1 || t > MAX_THREADS || n == MAX_COUNTS) {
+            fprintf(stderr, "threads: bad --threads list\n");
+            return 2;
+        }
+        all[n++].threads = t;
+        p = *next == ',' ? next + 1 : next;
+    }
+    for (int r = 0; r < reps; r++) {
+        for (size_t k = 0; k < n; k++) {
+            series *s = &all[k];
+            s->rate[r] = run_once(sh, (int)s->threads, &s->cpu[r], &s->sw[r]);
+            if (s->rate[r] < 0) {
+                return 1;
+            }
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        report(alg, impl, all, k, reps);
+    }
+    fflush(stdout);
+    return 0;
+}
+
 static int usage(void)
 {
     fprintf(stderr, "usage: threads --key JWK --alg ALG --tokens FILE [--iss S] [--aud S] "
@@ -237,39 +305,7 @@ int main(int argc, char **argv)
         goto out;
     }
     sh.v = verifier;
-    const char *impl = use_floor ? "floor" : "tessera";
-    double base = 0, cpu_base = 0;
-    rc = 0;
-    for (const char *p = tlist; *p != '\0' && rc == 0;) {
-        char *next = NULL;
-        long t = strtol(p, &next, 10);
-        if (next == p || t < 1 || t > MAX_THREADS) {
-            rc = usage();
-            break;
-        }
-        double rates[MAX_REPS], cpu[MAX_REPS], sw[MAX_REPS];
-        for (int r = 0; r < reps && rc == 0; r++) {
-            rates[r] = run_once(&sh, (int)t, &cpu[r], &sw[r]);
-            rc = rates[r] < 0;
-        }
-        if (rc != 0) {
-            break;
-        }
-        double med = bench_median(rates, (size_t)reps);
-        double cpu_med = bench_median(cpu, (size_t)reps);
-        printf("threads %s %s T=%ld %.0f\n", alg, impl, t, med);
-        printf("cpu %s %s T=%ld %.0f %.0f\n", alg, impl, t, cpu_med,
-               bench_median(sw, (size_t)reps));
-        if (base == 0) {
-            base = med;
-            cpu_base = cpu_med;
-        } else {
-            printf("ratio %s %s T=%ld/T=1 %.3f\n", alg, impl, t, med / base);
-            printf("cpuratio %s %s T=%ld/T=1 %.3f\n", alg, impl, t, cpu_base / cpu_med);
-        }
-        fflush(stdout);
-        p = *next == ',' ? next + 1 : next;
-    }
+    rc = run_all(&sh, alg, use_floor ? "floor" : "tessera", tlist, reps);
 out:
     tsr_verifier_free(verifier);
     bench_key_clear(&bkey);

@@ -21,7 +21,8 @@
 # HMAC algorithms get N*HS_FACTOR tokens so a run lasts long enough to time),
 # REPS (5), ALGS ("HS256 RS256 ES256 EdDSA"), THREAD_ALGS (= ALGS),
 # MEM_COUNTS ("10000 100000"), BENCH_BUILD (build-bench), CPU (a CPU number
-# to pin single-thread runs to with taskset; empty = no pinning).
+# to pin single-thread runs to with taskset; empty = no pinning), CG_TOKENS
+# (200: tokens per callgrind run with --instructions).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -393,6 +394,7 @@ main() {
     echo
     echo "## Two threads sharing one verifier (median of $REPS runs each)"
     echo
+    echo "1 and 2 threads alternate round by round; ratios are medians of per-round ratios."
     echo "Wall-clock scaling needs two idle cores; the floor rows are the control for what this"
     echo "machine gave at the time. CPU 1T/2T = CPU time per token with one thread over that with"
     echo "two (1.00: no contention); lock sleeps = voluntary context switches per thread."

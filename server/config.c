@@ -68,6 +68,37 @@ static const option options[] = {
     {"workers", OPT_U32, O(workers), 0, 256, "HTTP worker threads, 0 = CPUs (0)"},
     {"introspect_client", OPT_CLIENT, 0, 0, 0, 0,
      "ID:SHA256HEX a resource server allowed to call /oauth/introspect (repeatable)"},
+    {"argon2_concurrency", OPT_U32, O(argon_concurrency), 0, 64,
+     "argon2id hashes run at once, 0 = CPUs (0)"},
+    {"trusted_proxies", OPT_STR, O(trusted_proxies), 0, 0,
+     "comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed (none)"},
+    {"cookie_origins", OPT_STR, O(cookie_origins), 0, 0,
+     "comma-separated Origins allowed in cookie mode (the issuer's origin)"},
+    {"rate_ip_burst", OPT_U32, O(rate_ip_burst), 0, 100000,
+     "login/token requests per client address in a burst, 0 = off (20)"},
+    {"rate_ip_refill_ms", OPT_INT, O(rate_ip_refill_ms), 1, 86400000LL,
+     "ms to regain one request per address (3000)"},
+    {"rate_account_burst", OPT_U32, O(rate_account_burst), 0, 100000,
+     "login/token requests per account in a burst, 0 = off (10)"},
+    {"rate_account_refill_ms", OPT_INT, O(rate_account_refill_ms), 1, 86400000LL,
+     "ms to regain one request per account (6000)"},
+    {"lockout_threshold", OPT_U32, O(lockout_threshold), 0, 1000,
+     "consecutive failed logins before an account locks, 0 = off (5)"},
+    {"lockout_base_ms", OPT_INT, O(lockout_base_ms), 1, 86400000LL,
+     "first lockout, doubled by each further failure (1000)"},
+    {"lockout_max_ms", OPT_INT, O(lockout_max_ms), 1, 86400000LL, "longest lockout (900000)"},
+    {"audit_log", OPT_STR, O(audit_log), 0, 0, "audit log file, JSON lines; - = stderr (-)"},
+    {"tls_cert", OPT_STR, O(tls_cert), 0, 0, "PEM certificate chain: serve HTTPS (none)"},
+    {"tls_key", OPT_STR, O(tls_key), 0, 0, "PEM private key of tls_cert (none)"},
+    {"max_header_bytes", OPT_SIZE, O(max_header_bytes), 4096, 1024LL * 1024,
+     "bytes of request line and headers per connection (16384)"},
+    {"max_connections", OPT_U32, O(max_connections), 1, 1000000, "open connections (4096)"},
+    {"per_ip_connections", OPT_U32, O(per_ip_connections), 0, 1000000,
+     "open connections per client address, 0 = no limit (256)"},
+    {"conn_timeout", OPT_U32, O(conn_timeout), 1, 3600,
+     "seconds before an idle or trickling connection is closed (30)"},
+    {"verify_cache_entries", OPT_SIZE, O(verify_cache_entries), 0, 1LL << 22,
+     "verified tokens /v1/verify remembers, 0 = off (16384)"},
 };
 
 void config_defaults(config *c)
@@ -95,6 +126,18 @@ void config_defaults(config *c)
     c->argon_p = 1;
     c->max_body = 16384;
     c->workers = 0;
+    c->rate_ip_burst = 20;
+    c->rate_ip_refill_ms = 3000;
+    c->rate_account_burst = 10;
+    c->rate_account_refill_ms = 6000;
+    c->lockout_threshold = 5;
+    c->lockout_base_ms = 1000;
+    c->lockout_max_ms = 900000;
+    c->max_header_bytes = 16384;
+    c->max_connections = 4096;
+    c->per_ip_connections = 256;
+    c->conn_timeout = 30;
+    c->verify_cache_entries = 16384;
 }
 
 static int fail(char *err, size_t cap, const char *name, const char *why)
@@ -266,8 +309,8 @@ int config_apply_env(config *c, char *err, size_t errcap)
 int config_finish(config *c, char *err, size_t errcap)
 {
     if (c->issuer[0] == '\0') {
-        snprintf(c->issuer, sizeof(c->issuer), "http://%s:%u", c->listen_host,
-                 (unsigned)c->listen_port);
+        snprintf(c->issuer, sizeof(c->issuer), "%s://%s:%u", c->tls_cert[0] ? "https" : "http",
+                 c->listen_host, (unsigned)c->listen_port);
     }
     if (c->session_idle > c->session_lifetime) {
         c->session_idle = c->session_lifetime;

@@ -4,11 +4,20 @@
  *
  * Login takes JSON {"username","password"} and answers the RFC 6749 token
  * fields. Unknown users, disabled users and wrong passwords get the same
- * answer after the same argon2id work (password.c). "mode" is reserved for
- * the cookie mode of the hardening issue; only "token" is accepted now.
+ * answer after the same argon2id work (password.c). "mode":"cookie" sets
+ * the tokens as cookies instead (cookies.c) and needs an allowed Origin.
+ * Before any password work a login passes the rate limits and the lockout
+ * of its account (ratelimit.c); its outcome feeds the lockout.
  * The request body held a password: it is wiped as soon as it is parsed.
+ *
+ * Logout ends the session of the access token (Bearer or cookie) and/or
+ * of a refresh_token in the body; with the cookie it needs the CSRF token
+ * and clears the cookies.
  */
 #include "http.h"
+
+#include "cookies.h"
+#include "ratelimit.h"
 
 #include <openssl/crypto.h>
 #include <string.h>
@@ -72,7 +81,7 @@ static void wipe_body(req *r)
 
 /* Checks the login document; on success points user and pw into it. */
 static const char *login_fields(json_t *doc, const char **user, size_t *ulen, const char **pw,
-                                size_t *pwlen)
+                                size_t *pwlen, bool *cookie)
 {
     const char *key;
     json_t *val;
@@ -92,7 +101,9 @@ static const char *login_fields(json_t *doc, const char **user, size_t *ulen, co
     if (!json_is_string(u) || !json_is_string(p)) {
         return "username and password must be strings";
     }
-    if (m != NULL && (!json_is_string(m) || strcmp(json_string_value(m), "token") != 0)) {
+    *cookie = json_is_string(m) && strcmp(json_string_value(m), "cookie") == 0;
+    if (m != NULL && !*cookie &&
+        (!json_is_string(m) || strcmp(json_string_value(m), "token") != 0)) {
         return "unsupported mode";
     }
     *user = json_string_value(u);
@@ -108,9 +119,77 @@ static const char *login_fields(json_t *doc, const char **user, size_t *ulen, co
     return NULL;
 }
 
+/* What a login carries from its first call to its answer, across the
+ * suspension while a hash worker verifies the password. Lives in the
+ * request arena. */
+typedef struct login_state {
+    pw_job job;
+    struct MHD_Connection *conn;
+    store_user u;
+    bool known, cookie;
+    char user[STORE_NAME_MAX];
+} login_state;
+
+static void login_suspend(void *arg)
+{
+    MHD_suspend_connection(((login_state *)arg)->conn);
+}
+
+static void login_resume(void *arg)
+{
+    MHD_resume_connection(((login_state *)arg)->conn);
+}
+
+/* The answer, once the password was verified (ls->job.result). */
+static enum MHD_Result login_finish(req *r, login_state *ls)
+{
+    app *a = r->a;
+    bool ok = ls->known && ls->job.result;
+    guard_login_result(r, ls->user, ok);
+    if (!ok) {
+        log_audit("login_failed", "known_user=%s", ls->known ? "yes" : "no");
+        return reply_oauth_error(r, MHD_HTTP_BAD_REQUEST, "invalid_grant",
+                                 "invalid username or password");
+    }
+    token_pair tp;
+    if (tokens_login(a, &ls->u, r->now, &tp) != TOK_OK) {
+        return reply_oauth_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "server_error",
+                                 "cannot issue tokens");
+    }
+    enum MHD_Result ret = ls->cookie ? reply_cookie_tokens(r, &tp) : reply_tokens(r, &tp);
+    token_pair_clear(&tp);
+    return ret;
+}
+
+/* Verifies on a hash worker with the connection suspended; MHD calls
+ * h_login again once it is resumed (r->pending set). While the service
+ * stops, the hash runs inline instead. Unknown users hash the dummy. */
+static enum MHD_Result login_verify(req *r, login_state *ls, const char *pw, size_t pwlen)
+{
+    if (ls->known) {
+        memcpy(ls->job.encoded, ls->u.pwhash, sizeof(ls->job.encoded));
+    }
+    memcpy(ls->job.pw, pw, pwlen);
+    ls->job.pw_len = pwlen;
+    ls->job.on_queued = login_suspend;
+    ls->job.on_done = login_resume;
+    ls->job.arg = ls;
+    ls->conn = r->conn;
+    r->pending = ls;
+    if (pw_submit(&r->a->pw, &ls->job)) {
+        return MHD_YES;
+    }
+    ls->job.result = pw_verify(&r->a->pw, ls->known ? ls->u.pwhash : NULL, pw, pwlen);
+    OPENSSL_cleanse(ls->job.pw, sizeof(ls->job.pw));
+    return login_finish(r, ls);
+}
+
 enum MHD_Result h_login(req *r)
 {
     app *a = r->a;
+    if (r->pending != NULL) {
+        return login_finish(r, r->pending);
+    }
     if (!req_content_type_is(r, "application/json")) {
         wipe_body(r);
         return reply_oauth_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "invalid_request",
@@ -125,10 +204,22 @@ enum MHD_Result h_login(req *r)
     }
     const char *user = NULL, *pw = NULL;
     size_t ulen = 0, pwlen = 0;
-    const char *bad = login_fields(doc, &user, &ulen, &pw, &pwlen);
+    bool cookie = false;
+    const char *bad = login_fields(doc, &user, &ulen, &pw, &pwlen, &cookie);
     enum MHD_Result ret;
     if (bad != NULL) {
         ret = reply_oauth_error(r, MHD_HTTP_BAD_REQUEST, "invalid_request", bad);
+        goto out;
+    }
+    /* Cookie mode is for pages of the configured origins only: a login
+     * from elsewhere would plant a session in the victim's browser. */
+    if (cookie && !origin_allowed(r)) {
+        log_audit("csrf_rejected", "reason=origin path=%s", r->url);
+        ret = reply_oauth_error(r, MHD_HTTP_FORBIDDEN, "access_denied",
+                                "Origin missing or not allowed");
+        goto out;
+    }
+    if (!guard_login(r, user, &ret)) {
         goto out;
     }
     store_user u;
@@ -137,22 +228,17 @@ enum MHD_Result h_login(req *r)
         ret = reply_oauth_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "server_error", "store error");
         goto out;
     }
-    bool known = rc == STORE_OK && !u.disabled;
-    bool ok = pw_verify(&a->pw, known ? u.pwhash : NULL, pw, pwlen);
-    if (!known || !ok) {
-        log_audit("login_failed", "known_user=%s", known ? "yes" : "no");
-        ret = reply_oauth_error(r, MHD_HTTP_BAD_REQUEST, "invalid_grant",
-                                "invalid username or password");
+    login_state *ls = req_alloc(r, sizeof(*ls));
+    if (ls == NULL) {
+        ret = MHD_NO;
         goto out;
     }
-    token_pair tp;
-    if (tokens_login(a, &u, r->now, &tp) != TOK_OK) {
-        ret = reply_oauth_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "server_error",
-                                "cannot issue tokens");
-        goto out;
-    }
-    ret = reply_tokens(r, &tp);
-    token_pair_clear(&tp);
+    memset(ls, 0, sizeof(*ls));
+    ls->known = rc == STORE_OK && !u.disabled;
+    ls->cookie = cookie;
+    ls->u = u;
+    memcpy(ls->user, user, ulen + 1);
+    ret = login_verify(r, ls, pw, pwlen);
 out:
     wipe_json_string(json_object_get(doc, "password"));
     json_decref(doc);
@@ -204,9 +290,16 @@ enum MHD_Result h_logout(req *r)
     access_info info;
     const char *why = NULL;
     bool have_access = bearer != NULL && access_verify(a, bearer, len, r->now, &info, &why);
+    bool cookie = r->bearer_from_cookie;
     if (refresh == NULL && !have_access) {
-        return reply_bearer_error(r, bearer ? "invalid_token" : NULL,
-                                  bearer ? why : "missing bearer token or refresh_token");
+        /* A dead access cookie is cleared: nothing it could end is left. */
+        return cookie ? reply_clear_cookies(r, MHD_HTTP_UNAUTHORIZED)
+                      : reply_bearer_error(r, bearer ? "invalid_token" : NULL,
+                                           bearer ? why : "missing bearer token or refresh_token");
+    }
+    enum MHD_Result ret;
+    if (cookie && have_access && !csrf_check(r, info.sid, &ret)) {
+        return ret;
     }
     bool ok = true;
     if (have_access) {
@@ -219,5 +312,5 @@ enum MHD_Result h_logout(req *r)
     if (!ok) {
         return reply_oauth_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "server_error", "store error");
     }
-    return reply_empty(r, MHD_HTTP_NO_CONTENT);
+    return cookie ? reply_clear_cookies(r, MHD_HTTP_OK) : reply_empty(r, MHD_HTTP_NO_CONTENT);
 }

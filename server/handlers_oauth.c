@@ -10,6 +10,9 @@
  */
 #include "http.h"
 
+#include "cookies.h"
+#include "ratelimit.h"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <string.h>
@@ -51,8 +54,25 @@ enum MHD_Result h_token(req *r)
         return reply_oauth_error(r, MHD_HTTP_BAD_REQUEST, "unsupported_grant_type",
                                  "only grant_type=refresh_token is supported");
     }
+    /* Cookie mode: the refresh cookie stands in for the parameter, and as
+     * a cookie rides along on any request it needs the CSRF checks. */
+    bool cookie = false;
+    char sid[STORE_ID_MAX];
+    if ((refresh == NULL || refresh[0] == '\0') && (refresh = cookie_refresh_token(r)) != NULL) {
+        cookie = true;
+        if (!refresh_session_id(r->a, refresh, sid)) {
+            return reply_oauth_error(r, MHD_HTTP_BAD_REQUEST, "invalid_grant",
+                                     "refresh token is not valid");
+        }
+        if (!csrf_check(r, sid, &ret)) {
+            return ret;
+        }
+    }
     if (refresh == NULL || refresh[0] == '\0') {
         return bad_request(r, "refresh_token is required");
+    }
+    if (!guard_token(r, refresh, &ret)) {
+        return ret;
     }
     if (scope != NULL && strcmp(scope, r->a->cfg.scope) != 0) {
         return reply_oauth_error(r, MHD_HTTP_BAD_REQUEST, "invalid_scope",
@@ -68,7 +88,7 @@ enum MHD_Result h_token(req *r)
         return reply_oauth_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "server_error",
                                  "cannot refresh now");
     }
-    ret = reply_tokens(r, &tp);
+    ret = cookie ? reply_cookie_tokens(r, &tp) : reply_tokens(r, &tp);
     token_pair_clear(&tp);
     return ret;
 }

@@ -8,6 +8,8 @@
  */
 #include "http.h"
 
+#include "cookies.h"
+
 #include <string.h>
 
 typedef struct list_ctx {
@@ -43,6 +45,10 @@ static bool caller(req *r, access_info *info, enum MHD_Result *ret)
     if (!access_verify(r->a, tok, len, r->now, info, &why)) {
         *ret = reply_bearer_error(r, "invalid_token", why);
         return false;
+    }
+    /* The access cookie rides along on any request: changes need CSRF. */
+    if (r->bearer_from_cookie && strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+        return csrf_check(r, info->sid, ret);
     }
     return true;
 }

@@ -10,6 +10,7 @@
  * nginx turns any other status of an auth subrequest into a 500.
  */
 #include "http.h"
+#include "tcache.h"
 
 #include <string.h>
 
@@ -54,19 +55,16 @@ static bool get_str(const tsr_jwt *j, const char *name, char *buf, size_t cap, b
     return e == TSR_OK && strlen(buf) == len; /* no embedded NUL */
 }
 
-bool access_verify(app *a, const char *tok, size_t len, int64_t now, access_info *info,
-                   const char **why)
+/* The full check: signature and claims under `kv`, then the claims the
+ * service needs copied out of the thread's tsr_jwt. */
+static bool verify_full(keyview *kv, const char *tok, size_t len, int64_t now, access_info *info,
+                        const char **why)
 {
     tsr_jwt *j = thread_jwt();
-    memset(info, 0, sizeof(*info));
-    *why = "invalid token";
     if (j == NULL) {
         return false;
     }
-    keyview *kv = keyring_acquire(a->kr);
-    tsr_err e = kv != NULL ? tsr_verifier_verify(kv->verifier, tok, len, now, j, NULL)
-                           : TSR_ERR_KEY_NOT_FOUND;
-    keyring_release(kv); /* the results live in `j`, not in the verifier */
+    tsr_err e = tsr_verifier_verify(kv->verifier, tok, len, now, j, NULL);
     if (e != TSR_OK) {
         if (e == TSR_ERR_EXPIRED) {
             *why = "token expired";
@@ -86,6 +84,50 @@ bool access_verify(app *a, const char *tok, size_t len, int64_t now, access_info
     if (tsr_jwt_get_int(j, "nbf", &info->nbf) != TSR_OK) {
         info->nbf = info->iat;
     }
+    return true;
+}
+
+/* The time rules a cached token must still meet at `now`, exactly as the
+ * verifier states them for integer dates (L = leeway): not yet valid when
+ * now < nbf - L, issued in the future when iat > now + L. tcache_get has
+ * already applied exp (now >= exp + L is expired). Time only moves
+ * forward, so these hold for any token that passed them once; they are
+ * re-checked because the wall clock can be set back. */
+static bool cached_times_ok(const access_info *info, int64_t now, int64_t leeway)
+{
+    return now >= info->nbf - leeway && info->iat <= now + leeway;
+}
+
+bool access_verify(app *a, const char *tok, size_t len, int64_t now, access_info *info,
+                   const char **why)
+{
+    unsigned char key[TCACHE_KEY_LEN];
+    bool ok = false;
+    memset(info, 0, sizeof(*info));
+    *why = "invalid token";
+    keyview *kv = keyring_acquire(a->kr);
+    if (kv == NULL) {
+        return false;
+    }
+    if (a->tc != NULL) {
+        tcache_key(tok, len, key);
+        ok = tcache_get(a->tc, key, kv->jwks_etag, now, a->cfg.leeway, info) &&
+             cached_times_ok(info, now, a->cfg.leeway);
+    }
+    if (!ok) {
+        memset(info, 0, sizeof(*info));
+        ok = verify_full(kv, tok, len, now, info, why);
+        /* Only a token that passed every check of the verifier is stored,
+         * under the view that verified it. */
+        if (ok && a->tc != NULL) {
+            tcache_put(a->tc, key, kv->jwks_etag, info);
+        }
+    }
+    keyring_release(kv); /* the results live in `info`, not in the view */
+    if (!ok) {
+        return false;
+    }
+    /* Revocation state is never cached with the token: checked every time. */
     vc_verdict v = vcache_check(a->vc, info->sub, info->ver, info->jti, info->sid, now);
     if (v != VC_OK) {
         *why = vc_verdict_text(v);

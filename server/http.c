@@ -11,6 +11,12 @@
  */
 #include "http.h"
 
+#include "audit.h"
+#include "cookies.h"
+#include "metrics.h"
+#include "ratelimit.h"
+#include "transport.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +94,10 @@ const char *req_bearer(req *r, size_t *len)
 {
     const char *h = req_header(r, "Authorization");
     *len = 0;
-    if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+    if (h == NULL) {
+        return cookie_access_token(r, len);
+    }
+    if (strncasecmp(h, "Bearer ", 7) != 0) {
         return NULL;
     }
     h += 7;
@@ -195,6 +204,7 @@ enum MHD_Result reply(req *r, unsigned status, const char *ctype, const char *bo
         MHD_add_response_header(resp, "Pragma", "no-cache");
     }
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    transport_add_headers(resp);
     enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -219,10 +229,30 @@ enum MHD_Result reply_oauth_error(req *r, unsigned status, const char *code, con
     return reply_json(r, status, o, true);
 }
 
+/* Counts a rejected bearer token (for /v1/verify) and audits it with the
+ * verifier's reason code when access_verify noted one. */
+static void observe_rejection(req *r, const char *code, const char *desc)
+{
+    const char *reason = audit_take_verify_error();
+    if (reason == NULL) {
+        reason = metrics_reason_from_message(desc);
+    }
+    r->bearer_rejected = true;
+    if (r->route != NULL && r->route->fn == h_verify) {
+        metrics_verify(false, reason);
+    }
+    size_t len = 0;
+    const char *tok = code != NULL ? req_bearer(r, &len) : NULL;
+    if (tok != NULL) {
+        audit_token_rejected(tok, len, reason);
+    }
+}
+
 enum MHD_Result reply_bearer_error(req *r, const char *code, const char *desc)
 {
     char challenge[256];
     char body[256];
+    observe_rejection(r, code, desc);
     if (code == NULL) { /* RFC 6750 3.1: no error code when no token was sent */
         snprintf(challenge, sizeof(challenge), "Bearer realm=\"tesserad\"");
         snprintf(body, sizeof(body),
@@ -242,6 +272,7 @@ enum MHD_Result reply_bearer_error(req *r, const char *code, const char *desc)
     MHD_add_response_header(resp, "Content-Type", "application/json");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     MHD_add_response_header(resp, "WWW-Authenticate", challenge);
+    transport_add_headers(resp);
     enum MHD_Result ret = MHD_queue_response(r->conn, MHD_HTTP_UNAUTHORIZED, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -267,6 +298,7 @@ static const route routes[] = {
     {"DELETE", "/v1/sessions/", true, false, h_sessions_delete},
     {"GET", "/healthz", false, false, h_healthz},
     {"GET", "/readyz", false, false, h_readyz},
+    {"GET", "/metrics", false, false, h_metrics},
 };
 
 /* The route for (method, url); *wrong_method is set when only the method
@@ -291,13 +323,45 @@ static const route *find_route(const char *method, const char *url, bool *wrong_
     return NULL;
 }
 
+/* The audit log's view of the request's client (ratelimit.c decides
+ * whether X-Forwarded-For counts). */
+static void audit_addr(void *ctx, char *out, size_t cap)
+{
+    char addr[CLIENT_ADDR_MAX];
+    client_addr(ctx, addr);
+    snprintf(out, cap, "%s", addr);
+}
+
+/* Runs the route's handler with the audit context set, and records its
+ * latency (headers received to response queued) and, for /v1/verify, a
+ * success the handler did not reject. */
+static enum MHD_Result run_handler(req *r)
+{
+    uint64_t t0 = metrics_now_ns();
+    audit_set_client(audit_addr, r);
+    (void)audit_take_verify_error(); /* nothing left over from another request */
+    enum MHD_Result ret = r->route->fn(r);
+    audit_set_client(NULL, NULL);
+    if (r->route->fn == h_verify && !r->bearer_rejected) {
+        metrics_verify(true, NULL);
+    }
+    metrics_observe((size_t)(r->route - routes), metrics_now_ns() - t0);
+    return ret;
+}
+
+static enum MHD_Result too_large(req *r)
+{
+    metrics_inc(M_BODY_TOO_LARGE);
+    return reply_oauth_error(r, 413, "invalid_request", "request body too large");
+}
+
 static enum MHD_Result dispatch(req *r)
 {
     if (r->too_large) {
-        return reply_oauth_error(r, 413, "invalid_request", "request body too large");
+        return too_large(r);
     }
     r->now = now_s();
-    return r->route->fn(r);
+    return run_handler(r);
 }
 
 static bool is_route(const void *p)
@@ -319,7 +383,7 @@ static enum MHD_Result bodyless(app *a, struct MHD_Connection *conn, const char 
         return MHD_YES;
     }
     req r = {.conn = conn, .a = a, .method = method, .url = url, .route = rt, .now = now_s()};
-    return rt->fn(&r);
+    return run_handler(&r);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -347,7 +411,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         if (cl != NULL && strtoull(cl, NULL, 10) > a->cfg.max_body) {
-            return reply_oauth_error(&tmp, 413, "invalid_request", "request body too large");
+            return too_large(&tmp);
         }
         r = calloc(1, sizeof(*r));
         if (r == NULL) {
@@ -413,14 +477,21 @@ struct MHD_Daemon *http_start(app *a, int fd)
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         workers = n > 0 ? (unsigned)n : 1u;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    const char *names[sizeof(routes) / sizeof(routes[0])];
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        names[i] = routes[i].path;
+    }
+    metrics_set_endpoints(names, sizeof(routes) / sizeof(routes[0]));
+    /* Timeouts, connection limits, the per-connection pool (MHD zeroes it
+     * between keep-alive requests, so a small pool is a cheaper request;
+     * bodies are copied out of it) and TLS: transport.c. */
+    struct MHD_OptionItem limits[8];
+    transport_mhd_options(&a->cfg, limits, sizeof(limits) / sizeof(limits[0]));
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     transport_mhd_flags();
+    flags |= MHD_ALLOW_SUSPEND_RESUME; /* logins wait for a hash worker suspended */
     return MHD_start_daemon(flags, 0, NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER,
                             on_mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
                             MHD_OPTION_THREAD_POOL_SIZE, workers, MHD_OPTION_NOTIFY_COMPLETED,
-                            on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-                            MHD_OPTION_CONNECTION_LIMIT, 4096u,
-                            /* MHD zeroes the connection pool between keep-alive
-                             * requests, so a small pool is a cheaper request;
-                             * bodies are copied out of it (max_body). */
-                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16 * 1024, MHD_OPTION_END);
+                            on_completed, NULL, MHD_OPTION_ARRAY, limits, MHD_OPTION_END);
 }

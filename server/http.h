@@ -26,6 +26,9 @@ typedef struct req {
     bool too_large;
     arena_chunk *arena;
     int64_t now;
+    bool bearer_from_cookie; /* req_bearer found the access cookie (cookies.c) */
+    void *pending;           /* a handler's state across a suspension (login) */
+    bool bearer_rejected;    /* reply_bearer_error answered (metrics, audit) */
 } req;
 
 typedef enum MHD_Result (*handler_fn)(req *r);
@@ -55,7 +58,9 @@ typedef struct form {
 bool form_parse(req *r, form *f);
 const char *form_get(const form *f, const char *name);
 
-/* The Bearer token of the Authorization header, or NULL (with *len 0). */
+/* The Bearer token of the Authorization header, or NULL (with *len 0).
+ * Without an Authorization header, the access cookie of cookie mode
+ * (r->bearer_from_cookie is then set: state changes need csrf_check). */
 const char *req_bearer(req *r, size_t *len);
 
 /* ---- responses (each queues the response and returns MHD's verdict) ---- */
@@ -85,6 +90,7 @@ enum MHD_Result h_sessions_list(req *r);
 enum MHD_Result h_sessions_delete(req *r);
 enum MHD_Result h_healthz(req *r);
 enum MHD_Result h_readyz(req *r);
+enum MHD_Result h_metrics(req *r); /* handlers_metrics.c */
 
 /* ---- shared by the handlers (handlers_auth.c) ---- */
 /* Revokes a session in the store and in the verify cache, audited. */

@@ -14,7 +14,11 @@
  * changed, the key rotation schedule, and purging expired rows.
  */
 #include "admin.h"
+#include "audit.h"
 #include "http.h"
+#include "ratelimit.h"
+#include "tcache.h"
+#include "transport.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,6 +41,7 @@ static void usage(void)
             "usage:\n"
             "  tesserad serve [--listen ADDR:PORT] [--data DIR] [--dev] [--config FILE]\n"
             "                 [--refresh-grace SECONDS] [--master-key-file FILE]\n"
+            "                 [--audit-log FILE] [--tls-cert PEM --tls-key PEM]\n"
             "  tesserad user add|passwd|disable|enable|revoke-all NAME [--data DIR]\n"
             "      (add and passwd read the password from stdin)\n"
             "  tesserad keys list|rotate [--now] [--data DIR]\n"
@@ -69,6 +74,9 @@ int cli_parse(cli *c, int argc, char **argv)
         {"--listen", "listen"},
         {"--data", "data"},
         {"--refresh-grace", "refresh_grace"},
+        {"--audit-log", "audit_log"},
+        {"--tls-cert", "tls_cert"},
+        {"--tls-key", "tls_key"},
     };
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -224,8 +232,13 @@ static int app_open(app *a, uint16_t port)
     }
     (void)port;
     if (pw_init(&a->pw, c) != 0 || keyring_new(&a->kr, a->st, &a->sec, c) != 0 ||
-        vcache_new(&a->vc) != 0 || grace_cache_new(&a->gc) != 0) {
+        vcache_new(&a->vc) != 0 || grace_cache_new(&a->gc) != 0 ||
+        tcache_new(&a->tc, c->verify_cache_entries) != 0) {
         log_error("initialisation failed");
+        return -1;
+    }
+    if (ratelimit_new(&a->rl, c, err, sizeof(err)) != 0) {
+        log_error("%s", err);
         return -1;
     }
     app_reload(a, true);
@@ -241,7 +254,9 @@ static int app_open(app *a, uint16_t port)
 
 static void app_close(app *a)
 {
+    ratelimit_free(a->rl);
     grace_cache_free(a->gc);
+    tcache_free(a->tc);
     vcache_free(a->vc);
     keyring_free(a->kr);
     if (a->st != NULL) {
@@ -279,10 +294,8 @@ static int cmd_serve(cli *c, const char *argv0)
     memset(&a, 0, sizeof(a));
     a.cfg = c->cfg;
     bool issuer_set = a.cfg.issuer[0] != '\0';
-    if (!a.cfg.dev && !is_loopback(&a.cfg)) {
-        log_error("refusing plain HTTP on non-loopback %s: TLS is not built in yet; listen on "
-                  "loopback behind a TLS proxy, or use --dev for development",
-                  a.cfg.listen_host);
+    if (transport_prepare(&a.cfg, is_loopback(&a.cfg), err, sizeof(err)) != 0) {
+        log_error("%s", err);
         return 1;
     }
     if (prepare_data_dir(&a.cfg) != 0) {
@@ -326,11 +339,12 @@ static int cmd_serve(cli *c, const char *argv0)
         print_dev_help(argv0, &a);
     }
     /* The ready line comes last: tools (and the tests) wait for it. */
-    log_info("tesserad %s ready on http://%s:%u issuer=%s store=%s%s", tsr_version(),
-             a.cfg.listen_host, (unsigned)port, a.cfg.issuer, a.st->ops->name,
-             a.cfg.dev ? " (dev mode)" : "");
+    log_info("tesserad %s ready on %s://%s:%u issuer=%s store=%s%s", tsr_version(),
+             transport_tls() ? "https" : "http", a.cfg.listen_host, (unsigned)port, a.cfg.issuer,
+             a.st->ops->name, a.cfg.dev ? " (dev mode)" : "");
     run_loop(&a, &set);
     atomic_store(&a.stopping, true);
+    pw_drain(&a.pw); /* resumes every suspended login: MHD must not stop with one */
     MHD_stop_daemon(d); /* joins the workers; closes the listening socket */
     rc = 0;
 out:
@@ -356,8 +370,16 @@ int main(int argc, char **argv)
     if (cli_parse(&c, argc - skip, argv + skip) != 0) {
         return 2;
     }
+    char err[512];
+    if (audit_open(c.cfg.audit_log, err, sizeof(err)) != 0) {
+        fprintf(stderr, "tesserad: %s\n", err);
+        return 1;
+    }
     if (strcmp(cmd, "serve") == 0) {
-        return c.npos == 0 ? cmd_serve(&c, argv[0]) : (usage(), 2);
+        int rc = c.npos == 0 ? cmd_serve(&c, argv[0]) : (usage(), 2);
+        transport_release();
+        audit_close();
+        return rc;
     }
     if (strcmp(cmd, "user") == 0) {
         return cmd_user(&c, argv[2]);

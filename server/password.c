@@ -6,7 +6,15 @@
  * runs against a dummy hash with the same parameters, so the time a login
  * takes does not reveal whether the account exists.
  * A semaphore bounds how many hashes run at once (each holds m KiB), so a
- * login flood queues instead of exhausting memory.
+ * login flood queues instead of exhausting memory (argon2_concurrency,
+ * default the CPU count: more would not finish sooner anyway).
+ *
+ * The service does not hash on its HTTP workers: a login suspends its
+ * connection and hands a pw_job to one of slots_n hash workers, which
+ * resumes it when done. A worker blocked in a 20 ms hash (or queued behind
+ * a flood of them) would stall every other connection it serves, /healthz
+ * and /v1/verify included; the queue holds only suspended connections,
+ * which the connection limit bounds.
  */
 #include "tesserad.h"
 
@@ -62,16 +70,35 @@ int pw_init(pwhasher *h, const config *cfg)
     h->m_kib = cfg->argon_m_kib;
     h->t = cfg->argon_t;
     h->p = cfg->argon_p;
+    /* Each running hash holds m KiB, so the slots bound the memory of a
+     * login flood at about slots * m KiB; further logins queue here. */
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned slots = ncpu > 0 ? (unsigned)ncpu : 1u;
+    if (cfg->argon_concurrency > 0) {
+        slots = cfg->argon_concurrency;
+    }
+    h->slots_n = slots;
     if (sem_init(&h->slots, 0, slots) != 0) {
         return -1;
     }
+    pthread_mutex_init(&h->qlock, NULL);
+    pthread_cond_init(&h->qcond, NULL);
+    pthread_cond_init(&h->qidle, NULL);
     return make_dummy(h);
 }
 
 void pw_free(pwhasher *h)
 {
+    pthread_mutex_lock(&h->qlock);
+    h->quit = true;
+    pthread_cond_broadcast(&h->qcond);
+    pthread_mutex_unlock(&h->qlock);
+    for (unsigned i = 0; i < h->nthreads; i++) {
+        pthread_join(h->threads[i], NULL);
+    }
+    pthread_cond_destroy(&h->qidle);
+    pthread_cond_destroy(&h->qcond);
+    pthread_mutex_destroy(&h->qlock);
     sem_destroy(&h->slots);
 }
 
@@ -104,4 +131,77 @@ bool pw_verify(pwhasher *h, const char *encoded, const char *pw, size_t len)
     int rc = argon2id_verify(encoded != NULL ? encoded : h->dummy, pw, len);
     sem_post(&h->slots);
     return encoded != NULL && rc == ARGON2_OK;
+}
+
+static void *hash_worker(void *arg)
+{
+    pwhasher *h = arg;
+    pthread_mutex_lock(&h->qlock);
+    for (;;) {
+        while (h->head == NULL && !h->quit) {
+            pthread_cond_wait(&h->qcond, &h->qlock);
+        }
+        if (h->head == NULL) {
+            break; /* quit, and nothing left */
+        }
+        pw_job *j = h->head;
+        h->head = j->next;
+        if (h->head == NULL) {
+            h->tail = NULL;
+        }
+        pthread_mutex_unlock(&h->qlock);
+        j->result = pw_verify(h, j->encoded[0] != '\0' ? j->encoded : NULL, j->pw, j->pw_len);
+        OPENSSL_cleanse(j->pw, sizeof(j->pw));
+        j->on_done(j->arg); /* j may be gone after this */
+        pthread_mutex_lock(&h->qlock);
+        if (--h->inflight == 0) {
+            pthread_cond_broadcast(&h->qidle);
+        }
+    }
+    pthread_mutex_unlock(&h->qlock);
+    return NULL;
+}
+
+/* Starts the workers on first use, so the CLI (which only hashes inline)
+ * never runs threads. Queue locked. */
+static bool start_workers(pwhasher *h)
+{
+    unsigned want = h->slots_n < 64 ? h->slots_n : 64;
+    while (h->nthreads < want) {
+        if (pthread_create(&h->threads[h->nthreads], NULL, hash_worker, h) != 0) {
+            break;
+        }
+        h->nthreads++;
+    }
+    return h->nthreads > 0;
+}
+
+bool pw_submit(pwhasher *h, pw_job *job)
+{
+    pthread_mutex_lock(&h->qlock);
+    bool ok = !h->draining && !h->quit && start_workers(h);
+    if (ok) {
+        job->next = NULL;
+        job->on_queued(job->arg);
+        if (h->tail != NULL) {
+            h->tail->next = job;
+        } else {
+            h->head = job;
+        }
+        h->tail = job;
+        h->inflight++;
+        pthread_cond_signal(&h->qcond);
+    }
+    pthread_mutex_unlock(&h->qlock);
+    return ok;
+}
+
+void pw_drain(pwhasher *h)
+{
+    pthread_mutex_lock(&h->qlock);
+    h->draining = true;
+    while (h->inflight > 0) {
+        pthread_cond_wait(&h->qidle, &h->qlock);
+    }
+    pthread_mutex_unlock(&h->qlock);
 }

@@ -63,6 +63,27 @@ typedef struct config {
     unsigned workers; /* 0 = number of CPUs */
     cfg_client clients[CFG_MAX_CLIENTS];
     size_t nclients;
+    /* brute-force defences and cookie mode (ratelimit.c, cookies.c) */
+    uint32_t argon_concurrency;      /* concurrent argon2id hashes, 0 = CPUs */
+    char trusted_proxies[CFG_STR_MAX]; /* comma-separated IPs or CIDRs */
+    char cookie_origins[CFG_STR_MAX];  /* comma-separated; "" = the issuer's origin */
+    uint32_t rate_ip_burst;          /* 0 = off */
+    int64_t rate_ip_refill_ms;       /* one request regained every ... ms */
+    uint32_t rate_account_burst;     /* 0 = off */
+    int64_t rate_account_refill_ms;
+    uint32_t lockout_threshold;      /* consecutive failures before a lock, 0 = off */
+    int64_t lockout_base_ms;         /* first lock; doubles with each further failure */
+    int64_t lockout_max_ms;
+    /* observability and transport (audit.c, metrics.c, transport.c) */
+    char audit_log[CFG_PATH_MAX]; /* "" or "-" = stderr */
+    char tls_cert[CFG_PATH_MAX];  /* PEM chain; with tls_key: HTTPS */
+    char tls_key[CFG_PATH_MAX];
+    size_t max_header_bytes;      /* per-connection memory: request line + headers */
+    uint32_t max_connections;
+    uint32_t per_ip_connections;  /* 0 = no limit */
+    uint32_t conn_timeout;        /* seconds a connection may stay idle */
+    /* verified-token cache of /v1/verify (tcache.c) */
+    size_t verify_cache_entries; /* 0 = off */
 } config;
 
 void config_defaults(config *c);
@@ -92,7 +113,8 @@ char *read_file(const char *path, size_t max, size_t *len);
 /* Logging to stderr. Callers never pass tokens, passwords or secrets. */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* One audit line ("audit event=... k=v ..."); values must be safe ids. */
+/* One audit line from "k=v ..." pairs (a JSON line: audit_legacy in
+ * audit.h; new code calls audit_event); values must be safe ids. */
 void log_audit(const char *event, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- secrets.c ---- */
@@ -122,10 +144,31 @@ void secrets_hmac(const secrets *s, const unsigned char *data, size_t len, unsig
 
 /* ---- password.c ---- */
 
+/* A verification run off the HTTP workers (pw_submit). */
+typedef struct pw_job {
+    char encoded[STORE_HASH_MAX]; /* "" = the dummy hash (unknown user) */
+    char pw[1024];                /* wiped once verified */
+    size_t pw_len;
+    bool result;
+    void (*on_queued)(void *arg); /* called under the queue lock, before any worker sees it */
+    void (*on_done)(void *arg);   /* called by the worker after `result` is set */
+    void *arg;
+    struct pw_job *next;
+} pw_job;
+
 typedef struct pwhasher {
     uint32_t m_kib, t, p;
     char dummy[STORE_HASH_MAX]; /* hash of a random password, for unknown users */
     sem_t slots;                /* bounds concurrent hashes (memory) */
+    unsigned slots_n;           /* its initial value = the number of hash workers */
+    pthread_mutex_t qlock;
+    pthread_cond_t qcond;  /* work arrived, or quit */
+    pthread_cond_t qidle;  /* inflight dropped to 0 */
+    pw_job *head, *tail;
+    size_t inflight;       /* submitted, not yet done */
+    bool draining, quit;
+    unsigned nthreads;
+    pthread_t threads[64];
 } pwhasher;
 
 int pw_init(pwhasher *h, const config *cfg);
@@ -134,6 +177,12 @@ int pw_hash(pwhasher *h, const char *pw, size_t len, char out[STORE_HASH_MAX]);
 /* Verifies against `encoded`, or against the dummy hash when encoded is NULL
  * (always false then), so unknown users cost the same time. */
 bool pw_verify(pwhasher *h, const char *encoded, const char *pw, size_t len);
+/* Queues `job` for the hash workers (started on first use). False, and
+ * nothing queued, once pw_drain has begun: the caller verifies inline. */
+bool pw_submit(pwhasher *h, pw_job *job);
+/* Refuses new jobs and waits until every submitted job is done (before the
+ * HTTP daemon stops: suspended connections must all be resumed). */
+void pw_drain(pwhasher *h);
 
 /* ---- keyring.c ---- */
 
@@ -205,6 +254,8 @@ typedef struct app {
     keyring *kr;
     vcache *vc;
     grace_cache *gc;
+    struct ratelimit *rl; /* ratelimit.c */
+    struct tcache *tc;    /* tcache.c; NULL when turned off */
     int64_t last_seq;
     atomic_bool stopping;
 } app;

@@ -6,6 +6,8 @@
  */
 #include "tesserad.h"
 
+#include "audit.h"
+
 #include <errno.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -151,6 +153,6 @@ void log_audit(const char *event, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vlog("audit", event, fmt, ap);
+    audit_legacy(event, fmt, ap); /* a JSON line in the audit log (audit.c) */
     va_end(ap);
 }

@@ -15,7 +15,10 @@ if (!TESSERAD) throw new Error('set TESSERAD to the tesserad binary');
 export async function startServer(options = {}, { args = [], env = {} } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'tesserad-test-'));
   const cfg = join(dir, 'tesserad.conf');
-  const lines = Object.entries({ argon2_m_kib: 19456, reload_ms: 200, ...options })
+  // Rate limits and lockout are off unless a test turns them on: most tests
+  // log in many times from one address (ratelimit.test.mjs tests them).
+  const lines = Object.entries({ argon2_m_kib: 19456, reload_ms: 200, rate_ip_burst: 0,
+    rate_account_burst: 0, lockout_threshold: 0, ...options })
     .map(([k, v]) => `${k} = ${v}`);
   writeFileSync(cfg, `# written by the integration tests\n${lines.join('\n')}\n`);
   const proc = spawn(TESSERAD, ['serve', '--dev', '--data', join(dir, 'data'),

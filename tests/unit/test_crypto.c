@@ -402,7 +402,6 @@ static void test_round_trip_every_alg(void **state)
         assert_int_equal(verify_with(keys[a], a, MSG, MSG_LEN, sig, n, s), TSR_OK);
         assert_int_equal(verify_with(keys[a], a, MSG, MSG_LEN, sig, n, NULL), TSR_OK);
         /* empty message */
-        n = sign(a, sig, sizeof sig);
         size_t n2 = sizeof sig;
         assert_int_equal(tsr__crypto_sign(keys[a], a, NULL, 0, sig, &n2, NULL), TSR_OK);
         assert_int_equal(verify_with(keys[a], a, NULL, 0, sig, n2, s), TSR_OK);
