@@ -352,7 +352,7 @@ void audit_legacy(const char *event, const char *fmt, va_list ap)
     size_t nextra = 0;
     for (size_t i = 0; i < n; i++) {
         const char *k = keys[i];
-        if (strcmp(k, "sub") == 0) {
+        if (strcmp(k, "sub") == 0 || strcmp(k, "user") == 0) {
             r.user = vals[i];
         } else if (strcmp(k, "sid") == 0) {
             r.session_id = vals[i];
@@ -366,8 +366,6 @@ void audit_legacy(const char *event, const char *fmt, va_list ap)
             r.reason = vals[i];
         } else if (strcmp(k, "addr") == 0) {
             r.client = vals[i];
-        } else if (strcmp(k, "user") == 0) {
-            r.user = vals[i];
         } else {
             extra[nextra][0] = k;
             extra[nextra++][1] = vals[i];

@@ -8,7 +8,7 @@
 
 #include "http.h"
 
-#define COOKIE_ACCESS "__Host-tessera-access"    /* Path=/, HttpOnly */
+#define COOKIE_ACCESS "__Host-tessera-access"     /* Path=/, HttpOnly */
 #define COOKIE_REFRESH "__Secure-tessera-refresh" /* Path=/oauth/token, HttpOnly */
 #define COOKIE_CSRF "__Host-tessera-csrf"         /* Path=/, readable by scripts */
 #define CSRF_HEADER "X-CSRF-Token"

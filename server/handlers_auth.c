@@ -144,6 +144,10 @@ static void login_resume(void *arg)
 static enum MHD_Result login_finish(req *r, login_state *ls)
 {
     app *a = r->a;
+    if (ls->job.cancelled) {
+        return reply_oauth_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "temporarily_unavailable",
+                                 "the service is stopping");
+    }
     bool ok = ls->known && ls->job.result;
     guard_login_result(r, ls->user, ok);
     if (!ok) {

@@ -55,23 +55,24 @@ enum MHD_Result h_token(req *r)
                                  "only grant_type=refresh_token is supported");
     }
     /* Cookie mode: the refresh cookie stands in for the parameter, and as
-     * a cookie rides along on any request it needs the CSRF checks. */
+     * a cookie rides along on any request it needs the CSRF checks (after
+     * the rate limits, which every guess must pass). */
     bool cookie = false;
     char sid[STORE_ID_MAX];
     if ((refresh == NULL || refresh[0] == '\0') && (refresh = cookie_refresh_token(r)) != NULL) {
         cookie = true;
-        if (!refresh_session_id(r->a, refresh, sid)) {
-            return reply_oauth_error(r, MHD_HTTP_BAD_REQUEST, "invalid_grant",
-                                     "refresh token is not valid");
-        }
-        if (!csrf_check(r, sid, &ret)) {
-            return ret;
-        }
     }
     if (refresh == NULL || refresh[0] == '\0') {
         return bad_request(r, "refresh_token is required");
     }
     if (!guard_token(r, refresh, &ret)) {
+        return ret;
+    }
+    if (cookie && !refresh_session_id(r->a, refresh, sid)) {
+        return reply_oauth_error(r, MHD_HTTP_BAD_REQUEST, "invalid_grant",
+                                 "refresh token is not valid");
+    }
+    if (cookie && !csrf_check(r, sid, &ret)) {
         return ret;
     }
     if (scope != NULL && strcmp(scope, r->a->cfg.scope) != 0) {

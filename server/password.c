@@ -200,6 +200,17 @@ void pw_drain(pwhasher *h)
 {
     pthread_mutex_lock(&h->qlock);
     h->draining = true;
+    /* A long queue would take minutes to hash; its logins are answered 503
+     * at once instead. Lock order here as in pw_submit: ours, then MHD's. */
+    while (h->head != NULL) {
+        pw_job *j = h->head;
+        h->head = j->next;
+        OPENSSL_cleanse(j->pw, sizeof(j->pw));
+        j->cancelled = true;
+        h->inflight--;
+        j->on_done(j->arg);
+    }
+    h->tail = NULL;
     while (h->inflight > 0) {
         pthread_cond_wait(&h->qidle, &h->qlock);
     }

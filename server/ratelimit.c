@@ -274,7 +274,8 @@ static bool neutral(const rl_entry *e, int64_t now)
 /* The entry for key, created (or recycled) if absent. Table locked. */
 static rl_entry *rl_find(rl_table *t, const unsigned char key[16], int64_t now)
 {
-    uint32_t idx = ((uint32_t)key[0] | (uint32_t)key[1] << 8 | (uint32_t)key[2] << 16) & (RL_SLOTS - 1);
+    uint32_t idx =
+        ((uint32_t)key[0] | (uint32_t)key[1] << 8 | (uint32_t)key[2] << 16) & (RL_SLOTS - 1);
     rl_entry *victim = NULL;
     for (uint32_t i = 0; i < RL_PROBE; i++) {
         rl_entry *e = &t->e[(idx + i) & (RL_SLOTS - 1)];
@@ -282,8 +283,10 @@ static rl_entry *rl_find(rl_table *t, const unsigned char key[16], int64_t now)
             e->last_ms = now;
             return e;
         }
-        bool better = victim == NULL || !e->used || (victim->used && neutral(e, now) && !neutral(victim, now)) ||
-                      (victim->used && neutral(e, now) == neutral(victim, now) && e->last_ms < victim->last_ms);
+        bool better = victim == NULL || !e->used ||
+                      (victim->used && neutral(e, now) && !neutral(victim, now)) ||
+                      (victim->used && neutral(e, now) == neutral(victim, now) &&
+                       e->last_ms < victim->last_ms);
         if (better) {
             victim = e;
         }
@@ -307,8 +310,8 @@ static int64_t gcra_take(rl_entry *e, int64_t now, uint32_t burst, int64_t inter
     return 0;
 }
 
-static int64_t bucket_take(ratelimit *rl, rl_table *t, char kind, const char *name,
-                           uint32_t burst, int64_t interval, int64_t now)
+static int64_t bucket_take(ratelimit *rl, rl_table *t, char kind, const char *name, uint32_t burst,
+                           int64_t interval, int64_t now)
 {
     if (burst == 0) {
         return 0;
@@ -364,10 +367,10 @@ static const char *safe_name(const char *s)
 }
 
 /* Audits (and so counts in the metrics) one refusal. */
-static void audit_refusal(const char *event, const char *reason, const char *addr,
-                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void audit_refusal(const char *event, const char *reason, const char *addr,
-                          const char *fmt, ...)
+static void audit_refusal(const char *event, const char *reason, const char *addr, const char *fmt,
+                          ...) __attribute__((format(printf, 4, 5)));
+static void audit_refusal(const char *event, const char *reason, const char *addr, const char *fmt,
+                          ...)
 {
     char detail[160];
     va_list ap;
@@ -454,8 +457,9 @@ void guard_login_result(req *r, const char *username, bool ok)
     if (lock > 0) {
         char addr[CLIENT_ADDR_MAX];
         client_addr(r, addr);
-        audit_refusal(AUDIT_LOCKOUT, "repeated_failures", addr, "account=%s failures=%u lock_ms=%lld",
-                      safe_name(username), (unsigned)fails, (long long)lock);
+        audit_refusal(AUDIT_LOCKOUT, "repeated_failures", addr,
+                      "account=%s failures=%u lock_ms=%lld", safe_name(username), (unsigned)fails,
+                      (long long)lock);
     }
 }
 

@@ -27,7 +27,9 @@
  */
 #include "tcache.h"
 
-#include <openssl/evp.h>
+#include "digest.h"
+
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,41 +98,9 @@ void tcache_free(tcache *tc)
     free(tc);
 }
 
-/* ---- the key: SHA-256 with a fetched EVP_MD and a per-thread context ---- */
-
-static EVP_MD *sha256_md;
-static pthread_key_t ctx_key;
-static pthread_once_t md_once = PTHREAD_ONCE_INIT;
-
-static void ctx_destroy(void *p)
-{
-    EVP_MD_CTX_free(p);
-}
-
-static void md_init(void)
-{
-    sha256_md = EVP_MD_fetch(NULL, "SHA2-256", NULL);
-    pthread_key_create(&ctx_key, ctx_destroy);
-}
-
 void tcache_key(const char *tok, size_t len, unsigned char key[TCACHE_KEY_LEN])
 {
-    pthread_once(&md_once, md_init);
-    EVP_MD_CTX *ctx = pthread_getspecific(ctx_key);
-    if (ctx == NULL && (ctx = EVP_MD_CTX_new()) != NULL) {
-        pthread_setspecific(ctx_key, ctx);
-    }
-    unsigned int n = 0;
-    if (sha256_md == NULL || ctx == NULL || EVP_DigestInit_ex(ctx, sha256_md, NULL) != 1 ||
-        EVP_DigestUpdate(ctx, tok, len) != 1 || EVP_DigestFinal_ex(ctx, key, &n) != 1 ||
-        n != TCACHE_KEY_LEN) {
-        /* Fall back to the slow path with a fresh context rather than
-         * returning a key that is not the token's hash. */
-        n = 0;
-        if (EVP_Digest(tok, len, key, &n, EVP_sha256(), NULL) != 1 || n != TCACHE_KEY_LEN) {
-            abort(); /* SHA-256 unavailable: nothing in this service works */
-        }
-    }
+    digest_sha256(tok, len, key);
 }
 
 /* ---- the table ---- */

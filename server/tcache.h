@@ -29,8 +29,8 @@ typedef struct tcache tcache;
 int tcache_new(tcache **out, size_t entries);
 void tcache_free(tcache *tc);
 
-/* SHA-256 of the token bytes, with an EVP_MD fetched once and a context per
- * thread (no implicit fetch, no allocation in the steady state). */
+/* SHA-256 of the token bytes (digest.c: fetched once, a context per
+ * thread, no allocation in the steady state). */
 void tcache_key(const char *tok, size_t len, unsigned char key[TCACHE_KEY_LEN]);
 
 /* Copies the cached claims of `key` into *info and returns true when an

@@ -150,6 +150,7 @@ typedef struct pw_job {
     char pw[1024];                /* wiped once verified */
     size_t pw_len;
     bool result;
+    bool cancelled;               /* dropped unverified by pw_drain */
     void (*on_queued)(void *arg); /* called under the queue lock, before any worker sees it */
     void (*on_done)(void *arg);   /* called by the worker after `result` is set */
     void *arg;
@@ -180,8 +181,9 @@ bool pw_verify(pwhasher *h, const char *encoded, const char *pw, size_t len);
 /* Queues `job` for the hash workers (started on first use). False, and
  * nothing queued, once pw_drain has begun: the caller verifies inline. */
 bool pw_submit(pwhasher *h, pw_job *job);
-/* Refuses new jobs and waits until every submitted job is done (before the
- * HTTP daemon stops: suspended connections must all be resumed). */
+/* Refuses new jobs, cancels the queued ones (on_done with `cancelled`) and
+ * waits for those running (before the HTTP daemon stops: suspended
+ * connections must all be resumed). */
 void pw_drain(pwhasher *h);
 
 /* ---- keyring.c ---- */

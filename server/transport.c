@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PEM_MAX (1024 * 1024)
+#define PEM_MAX ((size_t)1024 * 1024)
 
 static char *cert_pem;
 static char *key_pem;

@@ -187,27 +187,32 @@ def cmd_summarize(args):
     w("|---|---|---:|---:|---:|---:|---:|")
     ratios = {}
     ntok = meta.get("tokens", 1000)
+    keys = ("rps", "p50_us", "p99_us", "cpu_us", "hwm_kb")
+
+    def line(label, name, m):
+        w(f"| {label} | {name} | {m['rps']:,.0f} | {m['p50_us'] / 1000:.2f} ms "
+          f"| {m['p99_us'] / 1000:.2f} ms | {m['cpu_us']:.1f} us | {m['hwm_kb'] / 1024:.1f} MB |")
+
     for scenario, label in (("one", "/v1/verify, 1 token"), ("rotate", f"/v1/verify, {ntok} tokens")):
         med = {}
-        for service in ("tesserad", "reference"):
+        for service in ("tesserad", "reference", "tesserad-nocache"):
             rs = rows(service, scenario)
-            if not rs:
-                continue
-            med[service] = {k: median(rs, k) for k in ("rps", "p50_us", "p99_us", "cpu_us", "hwm_kb")}
-            m = med[service]
-            w(f"| {label} | {service} | {m['rps']:,.0f} | {m['p50_us'] / 1000:.2f} ms "
-              f"| {m['p99_us'] / 1000:.2f} ms | {m['cpu_us']:.1f} us | {m['hwm_kb'] / 1024:.1f} MB |")
-        if len(med) == 2:
+            if rs:
+                med[service] = {k: median(rs, k) for k in keys}
+        for service in ("tesserad", "reference"):
+            if service in med:
+                line(label, service, med[service])
+        if "tesserad" in med and "reference" in med:
             t, r = med["tesserad"], med["reference"]
             ratios[scenario] = (t["rps"] / r["rps"], t["cpu_us"] / r["cpu_us"], t["p99_us"] / r["p99_us"])
             w(f"| {label} | **tesserad / reference** | **{ratios[scenario][0]:.2f}x** | "
               f"{t['p50_us'] / r['p50_us']:.3f} | **{ratios[scenario][2]:.3f}** | "
               f"**{ratios[scenario][1]:.3f}** | {t['hwm_kb'] / r['hwm_kb']:.3f} |")
+        if "tesserad-nocache" in med:
+            line(label, "tesserad with its verify cache off (no target)", med["tesserad-nocache"])
     refresh = rows("tesserad", "refresh")
     if refresh:
-        m = {k: median(refresh, k) for k in ("rps", "p50_us", "p99_us", "cpu_us", "hwm_kb")}
-        w(f"| /oauth/token refresh (SQLite) | tesserad | {m['rps']:,.0f} | {m['p50_us'] / 1000:.2f} ms "
-          f"| {m['p99_us'] / 1000:.2f} ms | {m['cpu_us']:.1f} us | {m['hwm_kb'] / 1024:.1f} MB |")
+        line("/oauth/token refresh (SQLite)", "tesserad", {k: median(refresh, k) for k in keys})
     w("")
 
     w("| service | idle RSS after start | idle RSS after the logins | ready after exec (median) | all starts |")
@@ -228,6 +233,7 @@ def cmd_summarize(args):
     w("| target (issue 4) | measured | |")
     w("|---|---:|---|")
     checks = []
+    informative = []
     for scenario, label in (("one", "1 token"), ("rotate", f"{ntok} tokens")):
         if scenario in ratios:
             rps, cpu, p99 = ratios[scenario]
@@ -237,6 +243,20 @@ def cmd_summarize(args):
                            f"{cpu:.3f}", met("verify_cpu_ratio", cpu)))
             checks.append((f"/v1/verify p99 {TARGETS['verify_p99_ratio'][2]} ({label})",
                            f"{p99:.3f}", met("verify_p99_ratio", p99)))
+    # The same targets against the figures issue 4 gives for the reference on
+    # this kind of machine (about 5,000/s, p99 about 25 ms, about 280 us of CPU
+    # per request), for when this run's reference was slowed down by the
+    # machine's other load more than tesserad was.
+    for scenario, label in (("one", "1 token"), ("rotate", f"{ntok} tokens")):
+        rs = rows("tesserad", scenario)
+        if rs:
+            rps, p99, cpu = median(rs, "rps"), median(rs, "p99_us"), median(rs, "cpu_us")
+            informative.append((f"/v1/verify req/s >= 5 x 5,000 (issue 4's reference figure; {label})",
+                                f"{rps:,.0f}/s", "met" if rps >= 25000 else "**missed**"))
+            informative.append((f"/v1/verify CPU/request <= 280 us / 5 (issue 4's figure; {label})",
+                                f"{cpu:.1f} us", "met" if cpu <= 56 else "**missed**"))
+            informative.append((f"/v1/verify p99 <= 25 ms / 5 (issue 4's figure; {label})",
+                                f"{p99 / 1000:.2f} ms", "met" if p99 <= 5000 else "**missed**"))
     t = meta["services"]["tesserad"]
     idle_mb = t["rss_idle_kb"] / 1024
     checks.append((f"idle RSS {TARGETS['idle_rss_mb'][2]}", f"{idle_mb:.1f} MB", met("idle_rss_mb", idle_mb)))
@@ -246,6 +266,13 @@ def cmd_summarize(args):
         rr = median(refresh, "rps")
         checks.append((f"refresh on SQLite {TARGETS['refresh_rps'][2]}", f"{rr:,.0f}/s", met("refresh_rps", rr)))
     for what, value, verdict in checks:
+        w(f"| {what} | {value} | {verdict} |")
+    w("")
+    w("The same /v1/verify targets against the reference figures issue 4 gives for this kind of machine, "
+      "informative only (this run's reference may be slowed down more or less than tesserad by other load):\n")
+    w("| target | measured | |")
+    w("|---|---:|---|")
+    for what, value, verdict in informative:
         w(f"| {what} | {value} | {verdict} |")
     w("")
 

@@ -109,7 +109,8 @@ describe('tesserad (default configuration)', () => {
       for (const body of ['{"username":', '[]', '{"username":"alice"}', '{"username":1,"password":"x"}',
         `{"username":"alice","password":"${PW}","admin":true}`,
         `{"username":"alice","username":"bob","password":"${PW}"}`,
-        `{"username":"alice","password":"${PW}","mode":"cookie"}`]) {
+        `{"username":"alice","password":"${PW}","mode":"cookies"}`,
+        `{"username":"alice","password":"${PW}","mode":1}`]) {
         const res = await fetch(`${srv.url}/v1/login`, {
           method: 'POST', headers: { 'Content-Type': 'application/json' }, body,
         });
@@ -294,7 +295,7 @@ describe('tesserad (default configuration)', () => {
       const after = await refresh(srv, c.refresh_token);
       assert.equal(after.status, 400, 'the whole family is revoked');
       assert.equal((await verify(srv, c.access_token)).status, 401, 'and its access tokens');
-      assert.match(srv.log, /event=refresh_reuse/);
+      assert.match(srv.log, /"event":"refresh_reuse"/);
     });
   });
 
@@ -531,7 +532,7 @@ describe('tesserad (short lifetimes)', () => {
     assert.equal(replay.status, 400);
     assert.equal(replay.body.error, 'invalid_grant');
     assert.equal((await refresh(srv, b.refresh_token)).status, 400);
-    assert.match(srv.log, /event=refresh_reuse/);
+    assert.match(srv.log, /"event":"refresh_reuse"/);
   });
 
   it('the previous key is unpublished once its last token expired', async () => {

@@ -3,7 +3,8 @@
  * misses before hits, exact-key matching, the key-view generation (a key
  * rotation or removal misses every older entry), expiry at exp + leeway with
  * the entry dropped, the size bound with eviction, the disabled cache, and
- * concurrent use (every hit returns the claims stored for its own key).
+ * concurrent use (every hit returns the claims stored for its own key);
+ * and the digests of server/digest.c against published vectors.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digest.h"
 #include "tcache.h"
 
 #define VIEW_A "\"view-a\""
@@ -57,6 +59,36 @@ static void test_key_is_sha256_of_the_exact_bytes(void **state)
     assert_memory_not_equal(k1, k2, TCACHE_KEY_LEN);
     tcache_key("abc", 2, k2); /* a prefix is another token */
     assert_memory_not_equal(k1, k2, TCACHE_KEY_LEN);
+}
+
+static void unhex(const char *hex, unsigned char *out)
+{
+    for (size_t i = 0; hex[2 * i] != '\0'; i++) {
+        unsigned v = 0;
+        sscanf(hex + 2 * i, "%2x", &v);
+        out[i] = (unsigned char)v;
+    }
+}
+
+/* RFC 4231 test cases 1 and 2, alternating, so that re-keying the
+ * per-thread context is exercised. */
+static void test_hmac_sha256_vectors(void **state)
+{
+    (void)state;
+    unsigned char key1[20], want1[DIGEST_LEN], want2[DIGEST_LEN], out[DIGEST_LEN];
+    memset(key1, 0x0b, sizeof(key1));
+    unhex("b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7", want1);
+    unhex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843", want2);
+    for (int i = 0; i < 3; i++) {
+        digest_hmac_sha256(key1, sizeof(key1), "Hi There", 8, out);
+        assert_memory_equal(out, want1, DIGEST_LEN);
+        digest_hmac_sha256((const unsigned char *)"Jefe", 4, "what do ya want for nothing?", 28,
+                           out);
+        assert_memory_equal(out, want2, DIGEST_LEN);
+    }
+    digest_sha256("", 0, out); /* SHA-256 of the empty string */
+    unhex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", want1);
+    assert_memory_equal(out, want1, DIGEST_LEN);
 }
 
 static void test_miss_then_hit(void **state)
@@ -228,6 +260,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_is_sha256_of_the_exact_bytes),
+        cmocka_unit_test(test_hmac_sha256_vectors),
         cmocka_unit_test(test_miss_then_hit),
         cmocka_unit_test(test_another_key_view_misses),
         cmocka_unit_test(test_expiry_drops_the_entry),
