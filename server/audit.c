@@ -150,11 +150,15 @@ static void add_escaped(line *l, const char *v)
     }
 }
 
+/* Adds ,"key":"value". A field that does not fit is dropped whole, so the
+ * line stays valid JSON (2 KiB hold every field but the most heavily
+ * escaped ones; the limit keeps a line one atomic write on a pipe). */
 static void add_field(line *l, const char *key, const char *v, bool check_refresh)
 {
     if (v == NULL || v[0] == '\0') {
         return;
     }
+    size_t mark = l->len;
     add_raw(l, ",\"", 2);
     add_escaped(l, key);
     add_raw(l, "\":\"", 3);
@@ -164,6 +168,10 @@ static void add_field(line *l, const char *key, const char *v, bool check_refres
         add_escaped(l, v);
     }
     add_raw(l, "\"", 1);
+    if (l->full) {
+        l->len = mark;
+        l->full = false;
+    }
 }
 
 static void add_ts(line *l)

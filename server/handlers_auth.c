@@ -16,6 +16,7 @@
  */
 #include "http.h"
 
+#include "audit.h"
 #include "cookies.h"
 #include "ratelimit.h"
 
@@ -151,7 +152,10 @@ static enum MHD_Result login_finish(req *r, login_state *ls)
     bool ok = ls->known && ls->job.result;
     guard_login_result(r, ls->user, ok);
     if (!ok) {
-        log_audit("login_failed", "known_user=%s", ls->known ? "yes" : "no");
+        audit_rec rec = {.event = AUDIT_LOGIN_FAILED,
+                         .reason = ls->known ? "bad_password" : "unknown_user",
+                         .user = ls->known ? ls->u.sub : NULL};
+        audit_event(&rec);
         return reply_oauth_error(r, MHD_HTTP_BAD_REQUEST, "invalid_grant",
                                  "invalid username or password");
     }
@@ -218,7 +222,8 @@ enum MHD_Result h_login(req *r)
     /* Cookie mode is for pages of the configured origins only: a login
      * from elsewhere would plant a session in the victim's browser. */
     if (cookie && !origin_allowed(r)) {
-        log_audit("csrf_rejected", "reason=origin path=%s", r->url);
+        audit_rec rec = {.event = "csrf_rejected", .reason = "origin", .detail = r->url};
+        audit_event(&rec);
         ret = reply_oauth_error(r, MHD_HTTP_FORBIDDEN, "access_denied",
                                 "Origin missing or not allowed");
         goto out;
@@ -316,5 +321,8 @@ enum MHD_Result h_logout(req *r)
     if (!ok) {
         return reply_oauth_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "server_error", "store error");
     }
+    audit_rec rec = {.event = AUDIT_LOGOUT, .session_id = have_access ? info.sid : NULL,
+                     .detail = cookie ? "cookie" : NULL};
+    audit_event(&rec);
     return cookie ? reply_clear_cookies(r, MHD_HTTP_OK) : reply_empty(r, MHD_HTTP_NO_CONTENT);
 }

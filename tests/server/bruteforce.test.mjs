@@ -27,10 +27,11 @@ function vmHwmKiB(pid) {
 
 async function metric(srv, name) {
   const res = await fetch(`${srv.url}/metrics`);
-  if (res.status !== 200) return null;
+  assert.equal(res.status, 200);
   const text = await res.text();
   const line = text.split('\n').find((l) => l.startsWith(name));
-  return line === undefined ? null : Number(line.split(' ').pop());
+  assert.ok(line !== undefined, `metric ${name} missing`);
+  return Number(line.split(' ').pop());
 }
 
 function assertRateLimited(r) {
@@ -165,7 +166,7 @@ describe('rate limits', () => {
     assertRateLimited(await tryLogin(srv, 'alice', PW));
     assert.match(srv.log, /"event":"rate_limited"/);
     const n = await metric(srv, 'tesserad_rate_limited_total{scope="address"}');
-    if (n !== null) assert.ok(n >= 3, `metric ${n}`);
+    assert.ok(n >= 3, `metric ${n}`);
   });
 
   it('applies to /oauth/token too', async () => {
@@ -208,7 +209,8 @@ describe('per-account rate limit', () => {
     await sleep(1100);
     assert.equal((await tryLogin(srv, 'alice', PW)).status, 200);
     const n = await metric(srv, 'tesserad_rate_limited_total{scope="account"}');
-    if (n !== null) assert.ok(n >= 2, `metric ${n}`);
+    assert.ok(n >= 2, `metric ${n}`);
+    assert.equal(await metric(srv, 'tesserad_rate_limited_total{scope="address"}'), 0);
   });
 });
 
@@ -246,7 +248,7 @@ describe('lockout', () => {
     assert.equal((await tryLogin(srv, 'alice', PW)).status, 200);
     assert.match(srv.log, /"event":"lockout"/);
     const n = await metric(srv, 'tesserad_lockouts_total');
-    if (n !== null) assert.ok(n >= 3, `metric ${n}`);
+    assert.equal(n, 3, 'three locks so far');
   });
 
   it('an unknown name locks exactly like a real one', async () => {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import https from 'node:https';
+import tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { TESSERAD, startServer, sleep } from './lib.mjs';
 
@@ -173,6 +174,19 @@ test('HTTPS natively with a certificate, HSTS, and no plain HTTP on that port', 
       assert.match(meta.issuer, /^https:\/\//);
       // An untrusted certificate is refused by the client (it really is TLS).
       await assert.rejects(httpsGet(s.port, '/healthz', undefined), /self[- ]signed|certificate/i);
+      // TLS 1.2 and 1.3 only: a client that offers at most 1.1 is refused
+      // (the client side's own floor is lowered so that it really offers 1.1).
+      const proto = (v) => new Promise((resolve) => {
+        const sock = tls.connect({ host: '127.0.0.1', port: s.port, ca, servername: 'localhost',
+          minVersion: v, maxVersion: v, ciphers: 'DEFAULT@SECLEVEL=0' }, () => {
+          resolve(sock.getProtocol());
+          sock.end();
+        });
+        sock.on('error', () => resolve('refused'));
+      });
+      assert.equal(await proto('TLSv1.1'), 'refused');
+      assert.equal(await proto('TLSv1.2'), 'TLSv1.2');
+      assert.equal(await proto('TLSv1.3'), 'TLSv1.3');
       // Plain HTTP to the HTTPS port gets no HTTP answer.
       const plain = await raw(s.port, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n', 3000);
       assert.doesNotMatch(plain.text, /^HTTP\/1\.1 200/);
