@@ -25,8 +25,11 @@ run: build
 test: deps
 	bash scripts/run-tests.sh
 
+# The library/CLI benchmark, then the service benchmark (bench/README.md,
+# bench/server/README.md).
 bench: deps
 	bash scripts/run-bench.sh
+	bash scripts/bench-server.sh
 
 fuzz: deps
 	bash scripts/run-fuzz.sh

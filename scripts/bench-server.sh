@@ -227,7 +227,7 @@ if scenario == "refresh" and r["ok"] < r["requests"]:
 r.update(kind="wrk", round=int(rnd), service=service, scenario=scenario, hwm_kb=int(hwm),
          cpu_us=int(ticks) / int(hz) * 1e6 / r["requests"])
 print(json.dumps(r))
-print(f"  {service:9} {scenario:7} {r['rps']:9.0f} req/s  p50 {r['p50_us']/1000:7.2f} ms  "
+print(f"  {service:16} {scenario:7} {r['rps']:9.0f} req/s  p50 {r['p50_us']/1000:7.2f} ms  "
       f"p99 {r['p99_us']/1000:7.2f} ms  cpu {r['cpu_us']:7.1f} us/req  peak {int(hwm)/1024:6.1f} MB",
       file=sys.stderr)
 EOF

@@ -8,7 +8,7 @@ packages=(
   build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
   libssl-dev libjansson-dev libsodium-dev libmicrohttpd-dev libsqlite3-dev
   libargon2-dev libcurl4-openssl-dev libpq-dev libhiredis-dev libcmocka-dev
-  libjwt-dev wrk sqlite3 curl ca-certificates nginx openssl
+  libjwt-dev wrk sqlite3 curl ca-certificates nginx openssl chromium
 )
 
 missing=()

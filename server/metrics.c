@@ -167,30 +167,35 @@ typedef struct buf {
     bool failed;
 } buf;
 
+/* Appends printf output, growing the buffer once if needed. */
 __attribute__((format(printf, 2, 3))) static void put(buf *b, const char *fmt, ...)
 {
-    for (int attempt = 0; attempt < 2 && !b->failed; attempt++) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->failed = true;
-            return;
-        }
-        if ((size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
+    if (b->failed) {
+        return;
+    }
+    va_list ap;
+    va_list again;
+    va_start(ap, fmt);
+    va_copy(again, ap);
+    int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+    if (n >= 0 && (size_t)n >= b->cap - b->len) {
         size_t cap = b->cap * 2 + (size_t)n;
         char *p = realloc(b->p, cap);
         if (p == NULL) {
-            b->failed = true;
-            return;
+            n = -1;
+        } else {
+            b->p = p;
+            b->cap = cap;
+            n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, again);
         }
-        b->p = p;
-        b->cap = cap;
     }
+    va_end(again);
+    va_end(ap);
+    if (n < 0) {
+        b->failed = true;
+        return;
+    }
+    b->len += (size_t)n;
 }
 
 static void counter(buf *b, const char *name, const char *help, metric_counter c)

@@ -23,7 +23,7 @@
 #define PEM_MAX ((size_t)1024 * 1024)
 /* GnuTLS priorities: its defaults, but TLS 1.2 and 1.3 only (RFC 8996
  * deprecates 1.0 and 1.1). */
-#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+static char tls_priorities[] = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2";
 
 static char *cert_pem;
 static char *key_pem;
@@ -110,8 +110,7 @@ void transport_mhd_options(const config *c, struct MHD_OptionItem *o, size_t cap
     if (transport_tls()) {
         o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, cert_pem};
         o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, key_pem};
-        o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
-                                         (void *)(uintptr_t)TLS_PRIORITIES};
+        o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, tls_priorities};
     }
     o[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 }

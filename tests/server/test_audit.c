@@ -183,7 +183,8 @@ static void addr_fn(void *ctx, char *out, size_t cap)
 static void test_client_from_request_context(void **state)
 {
     (void)state;
-    audit_set_client(addr_fn, (void *)(uintptr_t) "2001:db8::1");
+    static char v6[] = "2001:db8::1";
+    audit_set_client(addr_fn, v6);
     audit_rec r = {.event = AUDIT_LOGOUT};
     audit_event(&r);
     audit_set_client(NULL, NULL);

@@ -61,12 +61,15 @@ static void test_key_is_sha256_of_the_exact_bytes(void **state)
     assert_memory_not_equal(k1, k2, TCACHE_KEY_LEN);
 }
 
+static unsigned nibble(char c)
+{
+    return c <= '9' ? (unsigned)(c - '0') : (unsigned)(c - 'a' + 10);
+}
+
 static void unhex(const char *hex, unsigned char *out)
 {
     for (size_t i = 0; hex[2 * i] != '\0'; i++) {
-        unsigned v = 0;
-        sscanf(hex + 2 * i, "%2x", &v);
-        out[i] = (unsigned char)v;
+        out[i] = (unsigned char)(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
     }
 }
 
@@ -216,7 +219,7 @@ static tcache *shared;
 
 static void *worker(void *arg)
 {
-    unsigned seed = (unsigned)(uintptr_t)arg;
+    unsigned seed = *(const unsigned *)arg;
     unsigned char key[TCACHE_KEY_LEN];
     access_info out;
     for (unsigned r = 0; r < ROUNDS; r++) {
@@ -241,8 +244,10 @@ static void test_concurrent_use(void **state)
     (void)state;
     pthread_t t[THREADS];
     assert_int_equal(tcache_new(&shared, 1024), 0);
-    for (uintptr_t i = 0; i < THREADS; i++) {
-        assert_int_equal(pthread_create(&t[i], NULL, worker, (void *)(i + 1)), 0);
+    static unsigned seeds[THREADS];
+    for (size_t i = 0; i < THREADS; i++) {
+        seeds[i] = (unsigned)i + 1;
+        assert_int_equal(pthread_create(&t[i], NULL, worker, &seeds[i]), 0);
     }
     for (size_t i = 0; i < THREADS; i++) {
         void *rv = (void *)1;
