@@ -57,11 +57,10 @@ static void map_free(map *m)
     memset(m, 0, sizeof(*m));
 }
 
+/* The slot holding `key`, or the empty slot where it belongs. The map must
+ * have capacity (m->cap > 0): callers check, so this never returns NULL. */
 static entry *map_slot(const map *m, const char *key)
 {
-    if (m->cap == 0) {
-        return NULL;
-    }
     size_t i = (size_t)hash_str(key) & (m->cap - 1);
     for (;;) {
         entry *e = &m->e[i];
@@ -74,8 +73,11 @@ static entry *map_slot(const map *m, const char *key)
 
 static const entry *map_find(const map *m, const char *key)
 {
+    if (m->cap == 0) {
+        return NULL;
+    }
     const entry *e = map_slot(m, key);
-    return e != NULL && e->used ? e : NULL;
+    return e->used ? e : NULL;
 }
 
 static int map_put(map *m, const char *key, int64_t a, int64_t b)

@@ -109,7 +109,7 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_KEY_ADD] = "INSERT INTO signing_keys(kid,alg,created_at,activate_at,remove_at,blob) "
                    "VALUES(?1,?2,?3,?4,?5,?6)",
     [ST_KEY_LIST] = "SELECT kid,alg,created_at,activate_at,remove_at,blob FROM signing_keys "
-                    "ORDER BY activate_at,created_at,kid",
+                    "ORDER BY activate_at,created_at,rowid",
     [ST_KEY_SET_TIMES] = "UPDATE signing_keys SET activate_at=?1, remove_at=?2 WHERE kid=?3",
     [ST_KEY_DELETE] = "DELETE FROM signing_keys WHERE kid=?1",
     [ST_META_GET] = "SELECT value FROM meta WHERE name=?1",

@@ -137,7 +137,10 @@ struct store_ops {
     store_rc (*deny_add)(store *st, const char *jti, int64_t exp);
     store_rc (*deny_list)(store *st, int64_t now, store_deny_cb cb, void *arg);
 
-    /* Signing keys. key_add copies the blob. */
+    /* Signing keys. key_add copies the blob. key_list gives them ordered by
+     * activate_at, then created_at, then insertion order: the keyring signs
+     * with the last active one, so a key added within the same second as
+     * another (a forced rotation right after start) must still come last. */
     store_rc (*key_add)(store *st, const store_key *k);
     store_rc (*key_list)(store *st, store_key_cb cb, void *arg);
     store_rc (*key_set_times)(store *st, const char *kid, int64_t activate_at, int64_t remove_at);

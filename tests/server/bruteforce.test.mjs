@@ -141,7 +141,12 @@ describe('shutdown during a login flood', () => {
       // 100 queued hashes would take about 100 x 100 ms; the queue is dropped.
       assert.ok(Date.now() - t0 < 5000, `stopped after ${Date.now() - t0} ms`);
       const statuses = await Promise.all(flood);
-      assert.ok(statuses.every((s) => s === 400 || s === 503), JSON.stringify(statuses));
+      // The one login whose hash was running when SIGTERM came is finished,
+      // but its connection can be closed by the daemon's stop before the
+      // answer is written: at most argon2_concurrency (1) such closes.
+      assert.ok(statuses.filter((s) => s === 'closed').length <= 1, JSON.stringify(statuses));
+      assert.ok(statuses.every((s) => s === 400 || s === 503 || s === 'closed'),
+        JSON.stringify(statuses));
       assert.ok(statuses.filter((s) => s === 503).length > 50, 'the queue was answered 503');
     } finally { await srv.stop(); }
   });

@@ -411,6 +411,33 @@ static void test_signing_keys(void **state)
     assert_int_equal(st->ops->key_add(st, &k), STORE_INVALID);
 }
 
+/* The keyring signs with the last active key listed, so the order is part
+ * of the contract: activate_at, created_at, then insertion order. Kids are
+ * random thumbprints; sorting by them made a key rotated in the same second
+ * as the previous one lose about half the time. */
+static void test_signing_key_order(void **state)
+{
+    store *st = S(state);
+    unsigned char blob[1] = {7};
+    store_key k = {.alg = "ES256", .created_at = 10, .activate_at = 10, .blob = blob,
+                   .blob_len = sizeof(blob)};
+    snprintf(k.kid, sizeof(k.kid), "zz-first");
+    assert_int_equal(st->ops->key_add(st, &k), STORE_OK);
+    snprintf(k.kid, sizeof(k.kid), "aa-second");
+    assert_int_equal(st->ops->key_add(st, &k), STORE_OK);
+    keyseen seen = {0};
+    assert_int_equal(st->ops->key_list(st, see_key, &seen), STORE_OK);
+    assert_int_equal(seen.n, 2);
+    assert_string_equal(seen.kid, "aa-second"); /* same times: inserted last, listed last */
+    snprintf(k.kid, sizeof(k.kid), "mm-earlier");
+    k.activate_at = 5;
+    assert_int_equal(st->ops->key_add(st, &k), STORE_OK);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(st->ops->key_list(st, see_key, &seen), STORE_OK);
+    assert_int_equal(seen.n, 3);
+    assert_string_equal(seen.kid, "aa-second"); /* activate_at orders first */
+}
+
 static void test_meta_roundtrip(void **state)
 {
     store *st = S(state);
@@ -465,6 +492,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refresh_rotate_is_conditional, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refresh_rotate_race_has_one_winner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_denylist_entries_expire, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_signing_key_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signing_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_meta_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_removes_ended_sessions_and_their_tokens, setup,

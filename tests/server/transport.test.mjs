@@ -75,7 +75,9 @@ function raw(port, data, ms = 5000) {
     const timer = setTimeout(() => { sock.destroy(); resolve({ text: out.toString(), timedOut: true }); }, ms);
     sock.on('connect', () => { if (data) sock.write(data); });
     sock.on('data', (d) => { out = Buffer.concat([out, d]); });
-    sock.on('error', (e) => { clearTimeout(timer); reject(e); });
+    // A reset after the answer arrived still counts as that answer: the
+    // server may close while the client is writing. Callers assert on text.
+    sock.on('error', () => { clearTimeout(timer); resolve({ text: out.toString(), timedOut: false }); });
     sock.on('close', () => { clearTimeout(timer); resolve({ text: out.toString(), timedOut: false }); });
   });
 }
@@ -224,10 +226,13 @@ test('limits: body 413, header block 431, per-address connections, idle and slow
   const port = Number(new URL(server.url).port);
   try {
     // Body: by Content-Length, and chunked without a length.
-    const big = await fetch(`${server.url}/v1/login`, {
-      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: 'x'.repeat(2000),
-    });
-    assert.equal(big.status, 413);
+    // The declared length alone is refused: the client waits for the
+    // answer before sending the body (Expect: 100-continue), so no body
+    // bytes are left unread to turn the close into a reset.
+    const big = await raw(port, 'POST /v1/login HTTP/1.1\r\nHost: x\r\n' +
+      'Content-Type: application/json\r\nContent-Length: 2000\r\nExpect: 100-continue\r\n' +
+      'Connection: close\r\n\r\n');
+    assert.match(big.text, /^HTTP\/1\.1 413 /);
     const chunked = await raw(port, 'POST /v1/login HTTP/1.1\r\nHost: x\r\n' +
       'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n' +
       `7d0\r\n${'a'.repeat(2000)}\r\n0\r\n\r\n`);
