@@ -20,6 +20,7 @@
  * whose input is a 32-byte hash followed by "succ".
  */
 #include "cookies.h"
+#include "transport.h"
 
 #include "audit.h"
 
@@ -170,6 +171,7 @@ static enum MHD_Result queue_json(req *r, unsigned status, json_t *o, const toke
     MHD_add_response_header(resp, "Content-Type", "application/json");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    transport_add_headers(resp);
     enum MHD_Result ret = ok ? MHD_queue_response(r->conn, status, resp) : MHD_NO;
     MHD_destroy_response(resp);
     return ret;

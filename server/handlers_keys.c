@@ -7,6 +7,7 @@
  * max-age always sees a new key before it signs.
  */
 #include "http.h"
+#include "transport.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +30,7 @@ enum MHD_Result h_jwks(req *r)
         MHD_add_response_header(resp, "Content-Type", "application/jwk-set+json");
         MHD_add_response_header(resp, "Cache-Control", cc);
         MHD_add_response_header(resp, "ETag", kv->jwks_etag);
+        transport_add_headers(resp);
         ret = MHD_queue_response(r->conn, same ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK, resp);
         MHD_destroy_response(resp);
     }

@@ -9,6 +9,7 @@
  * meant to reach a resource server, so they introspect as inactive.
  */
 #include "http.h"
+#include "transport.h"
 
 #include "cookies.h"
 #include "ratelimit.h"
@@ -179,6 +180,7 @@ static enum MHD_Result invalid_client(req *r)
     MHD_add_response_header(resp, "Content-Type", "application/json");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     MHD_add_response_header(resp, "WWW-Authenticate", "Basic realm=\"tesserad\"");
+    transport_add_headers(resp);
     enum MHD_Result ret = MHD_queue_response(r->conn, MHD_HTTP_UNAUTHORIZED, resp);
     MHD_destroy_response(resp);
     return ret;

@@ -14,6 +14,7 @@
  * auth subrequest into a 500.
  */
 #include "http.h"
+#include "transport.h"
 
 #include "audit.h"
 #include "tcache.h"
@@ -164,6 +165,7 @@ enum MHD_Result h_verify(req *r)
     MHD_add_response_header(resp, "X-Auth-Scope", info.scope);
     MHD_add_response_header(resp, "X-Auth-Session", info.sid);
     MHD_add_response_header(resp, "Cache-Control", "no-store");
+    transport_add_headers(resp);
     enum MHD_Result ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
     MHD_destroy_response(resp);
     return ret;

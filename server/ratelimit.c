@@ -23,6 +23,7 @@
  * accepted, as it only restarts the counting.
  */
 #include "ratelimit.h"
+#include "transport.h"
 
 #include "audit.h"
 
@@ -345,6 +346,7 @@ static enum MHD_Result reply_429(req *r, int64_t wait_ms, const char *code, cons
     MHD_add_response_header(resp, "Content-Type", "application/json");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     MHD_add_response_header(resp, "Retry-After", secs);
+    transport_add_headers(resp);
     enum MHD_Result ret = MHD_queue_response(r->conn, MHD_HTTP_TOO_MANY_REQUESTS, resp);
     MHD_destroy_response(resp);
     return ret;

@@ -179,6 +179,11 @@ test('HTTPS natively with a certificate, HSTS, and no plain HTTP on that port', 
       const v = await httpsGet(s.port, '/v1/verify', ca);
       assert.equal(v.status, 401);
       assert.equal(v.headers['strict-transport-security'], 'max-age=31536000');
+      // Every kind of response carries HSTS: the JWKS and the verify 200
+      // are built outside the common reply path.
+      const jwks = await httpsGet(s.port, '/.well-known/jwks.json', ca);
+      assert.equal(jwks.status, 200);
+      assert.equal(jwks.headers['strict-transport-security'], 'max-age=31536000');
       const meta = JSON.parse((await httpsGet(s.port, '/.well-known/oauth-authorization-server', ca)).body);
       assert.match(meta.issuer, /^https:\/\//);
       // An untrusted certificate is refused by the client (it really is TLS).
