@@ -279,6 +279,9 @@ static void run_loop(app *a, const sigset_t *set)
             return;
         }
         app_reload(a, false);
+        if (a->st->ops->maintain != NULL) {
+            a->st->ops->maintain(a->st);
+        }
         int64_t now = now_s();
         if (now - last_purge >= PURGE_EVERY) {
             a->st->ops->purge(a->st, now, PURGE_KEEP);

@@ -159,6 +159,11 @@ struct store_ops {
 
     /* Cheap liveness probe for /readyz. */
     store_rc (*ping)(store *st);
+
+    /* Backend housekeeping that must stay off the request path, run about
+     * once per reload period by the service's main loop (one thread). May be
+     * NULL when a backend has none. */
+    store_rc (*maintain)(store *st);
 };
 
 struct store {

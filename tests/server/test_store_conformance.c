@@ -449,6 +449,14 @@ static void test_meta_roundtrip(void **state)
     assert_string_equal(buf, "two");
     assert_int_equal(st->ops->meta_get(st, "x", buf, 3), STORE_INVALID); /* does not fit */
     assert_int_equal(st->ops->ping(st), STORE_OK);
+    /* Housekeeping (the SQLite checkpoint) keeps every committed write. */
+    if (st->ops->maintain != NULL) {
+        assert_int_equal(st->ops->maintain(st), STORE_OK);
+        assert_int_equal(st->ops->meta_set(st, "x", "three"), STORE_OK);
+        assert_int_equal(st->ops->maintain(st), STORE_OK);
+        assert_int_equal(st->ops->meta_get(st, "x", buf, sizeof(buf)), STORE_OK);
+        assert_string_equal(buf, "three");
+    }
 }
 
 static void test_purge_removes_ended_sessions_and_their_tokens(void **state)
