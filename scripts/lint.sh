@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# lint.sh: project rules a compiler does not check (see /work/shared/STYLE.md).
+# lint.sh: project rules a compiler does not check (see ../shared/STYLE.md).
 #
 #  1. lib/, cli/ and server/ never call sprintf, strcpy, strcat, atoi, rand
 #     or gets (unbounded or unchecked; use snprintf, memcpy with a length,
