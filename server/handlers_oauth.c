@@ -9,6 +9,7 @@
  * meant to reach a resource server, so they introspect as inactive.
  */
 #include "http.h"
+#include "digest.h"
 #include "transport.h"
 
 #include "cookies.h"
@@ -154,7 +155,7 @@ static bool client_auth(req *r, char id_out[STORE_ID_MAX])
     if (colon != NULL && memchr(dec, '\0', len) == NULL) {
         size_t idlen = (size_t)(colon - dec);
         unsigned char digest[32];
-        sha256(colon + 1, len - idlen - 1, digest);
+        digest_sha256(colon + 1, len - idlen - 1, digest);
         const config *c = &r->a->cfg;
         for (size_t i = 0; i < c->nclients; i++) {
             if (strlen(c->clients[i].id) == idlen && memcmp(c->clients[i].id, dec, idlen) == 0 &&

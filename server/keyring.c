@@ -26,6 +26,7 @@
  * pointer, and the old view is freed by whoever drops the last reference.
  */
 #include "tesserad.h"
+#include "digest.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -306,7 +307,7 @@ static void make_etag(keyview *v)
 {
     unsigned char h[32];
     char b[17];
-    sha256(v->jwks, v->jwks_len, h);
+    digest_sha256(v->jwks, v->jwks_len, h);
     b64url_enc(h, 12, b, sizeof(b));
     snprintf(v->jwks_etag, sizeof(v->jwks_etag), "\"%s\"", b);
 }

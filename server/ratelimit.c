@@ -23,6 +23,7 @@
  * accepted, as it only restarts the counting.
  */
 #include "ratelimit.h"
+#include "digest.h"
 #include "transport.h"
 
 #include "audit.h"
@@ -263,7 +264,7 @@ static void rl_key(const ratelimit *rl, char kind, const char *name, unsigned ch
     buf[sizeof(rl->salt)] = (unsigned char)kind;
     memcpy(buf + sizeof(rl->salt) + 1, name, n);
     unsigned char h[32];
-    sha256(buf, sizeof(rl->salt) + 1 + n, h);
+    digest_sha256(buf, sizeof(rl->salt) + 1 + n, h);
     memcpy(key, h, 16);
 }
 

@@ -13,6 +13,7 @@
  * decryption later.
  */
 #include "tesserad.h"
+#include "digest.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -275,9 +276,5 @@ int secrets_open(const secrets *s, const char *aad, const unsigned char *blob, s
 
 void secrets_hmac(const secrets *s, const unsigned char *data, size_t len, unsigned char out[32])
 {
-    unsigned int n = 0;
-    if (HMAC(EVP_sha256(), s->k_refresh, sizeof(s->k_refresh), data, len, out, &n) == NULL ||
-        n != 32) {
-        abort();
-    }
+    digest_hmac_sha256(s->k_refresh, sizeof(s->k_refresh), data, len, out);
 }

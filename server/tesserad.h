@@ -105,7 +105,6 @@ int64_t now_s(void);
 void rand_bytes(unsigned char *buf, size_t n);
 /* base64url of n random bytes into out (cap >= encoded length + 1). */
 void rand_id(char *out, size_t cap, size_t nbytes);
-void sha256(const void *data, size_t len, unsigned char out[32]);
 bool b64url_enc(const unsigned char *in, size_t n, char *out, size_t cap);
 bool hex_decode(const char *hex, unsigned char *out, size_t n);
 /* Reads a whole small file (<= max bytes); caller frees with free(). */

@@ -9,7 +9,6 @@
 #include "audit.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,16 +39,6 @@ void rand_id(char *out, size_t cap, size_t nbytes)
     }
     rand_bytes(raw, nbytes);
     if (!b64url_enc(raw, nbytes, out, cap)) {
-        abort();
-    }
-}
-
-void sha256(const void *data, size_t len, unsigned char out[32])
-{
-    unsigned int n = 0;
-    /* EVP_Digest with the default provider's SHA-256; fetched implicitly
-     * here because this is not on the verify hot path. */
-    if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1 || n != 32) {
         abort();
     }
 }
